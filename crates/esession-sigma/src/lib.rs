@@ -1,0 +1,1 @@
+//! esession-sigma (under construction).

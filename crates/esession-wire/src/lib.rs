@@ -1,0 +1,1 @@
+//! esession-wire (under construction).
