@@ -1,1 +1,18 @@
-fn main(){}
+//! `cargo run -p esession-conformance`: runs every vector file and prints a table
+//! per file, then the line `N passed, M failed, K skipped`. Exits 1 on any failure.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let (reports, summary) = esession_conformance::run_all();
+    for r in &reports {
+        print!("{}", esession_conformance::render(r));
+    }
+    println!();
+    println!("{summary}");
+    if summary.failed == 0 && summary.passed > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
