@@ -54,7 +54,15 @@ mod tests {
         assert_eq!(encode(b"foob"), "Zm9vYg==");
         assert_eq!(decode("Zm9vYg==").unwrap(), b"foob");
         assert_eq!(decode("").unwrap(), b"");
-        for bad in ["Zm9vYg", "Zm9vYg=", "Zm9vYh==", "Zm9v\nYg==", " Zm9vYg==", "Zm9v-g==", "Zm9vYg==="] {
+        for bad in [
+            "Zm9vYg",
+            "Zm9vYg=",
+            "Zm9vYh==",
+            "Zm9v\nYg==",
+            " Zm9vYg==",
+            "Zm9v-g==",
+            "Zm9vYg===",
+        ] {
             assert_eq!(decode(bad), Err(Error::InvalidBase64), "{bad:?}");
         }
     }
@@ -62,7 +70,13 @@ mod tests {
     #[test]
     fn bounded() {
         assert_eq!(decode_bounded("Zm9vYg==", 4).unwrap(), b"foob");
-        assert!(matches!(decode_bounded("Zm9vYg==", 3), Err(Error::TooLong { .. })));
-        assert!(matches!(decode_bounded(&"A".repeat(4000), 16), Err(Error::TooLong { .. })));
+        assert!(matches!(
+            decode_bounded("Zm9vYg==", 3),
+            Err(Error::TooLong { .. })
+        ));
+        assert!(matches!(
+            decode_bounded(&"A".repeat(4000), 16),
+            Err(Error::TooLong { .. })
+        ));
     }
 }
