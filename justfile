@@ -1,0 +1,35 @@
+# Every recipe is a plain cargo command, also listed in the README: nobody needs `just`.
+
+# Run every test (the README's test command; CI runs exactly this).
+test:
+    cargo test --workspace
+
+# The conformance report: every vector file under vectors/, then "N passed, M failed, K skipped".
+conformance:
+    cargo run -p esession-conformance
+
+# Re-derive every sigma vector with the independent Python implementation.
+vectors:
+    python3 vectors/tools/rederive_sigma.py
+
+# Review insta snapshots.
+snap:
+    cargo insta review
+
+# Criterion benchmarks (short run; drop --quick for full statistics).
+bench:
+    cargo bench -p esession-benches -- --quick
+
+# Formatting and lints, as CI runs them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Fuzz the wire parsers for 60 s each (needs nightly and cargo-fuzz).
+fuzz:
+    cd fuzz && cargo +nightly fuzz run form_parser -- -max_total_time=60
+    cd fuzz && cargo +nightly fuzz run c_parser -- -max_total_time=60
+
+# What CI runs.
+ci:
+    bash .ci/run
