@@ -11,6 +11,7 @@ use crate::cipher::CipherAlg;
 use crate::dh::ModpGroup;
 use crate::hash::HashAlg;
 use crate::sas::SasAlg;
+use crate::sign::SignAlg;
 
 /// Which algorithms are acceptable; resolves wire names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,6 +64,11 @@ impl Registry {
         ModpGroup::from_wire(value)
     }
 
+    /// Resolves a `sign_algs` URI.
+    pub fn sign(&self, uri: &str) -> Result<SignAlg, Error> {
+        SignAlg::from_uri(uri)
+    }
+
     /// Resolves a `sas_algs` value.
     pub fn sas(&self, name: &str) -> Result<SasAlg, Error> {
         SasAlg::from_name(name)
@@ -111,6 +117,17 @@ mod tests {
         ));
         assert_eq!(r.group("3"), Err(Error::EllipticCurveGroup(3)));
         assert_eq!(r.group("18"), Ok(ModpGroup::Group18));
+        assert_eq!(
+            r.sign("http://www.w3.org/2000/09/xmldsig#rsa-sha256"),
+            Ok(SignAlg::RsaSha256)
+        );
+        assert!(matches!(
+            r.sign("http://www.w3.org/2000/09/xmldsig#rsa-sha1"),
+            Err(Error::UnknownAlgorithm {
+                kind: "signature",
+                ..
+            })
+        ));
         assert_eq!(r.ciphers().count(), 9);
         assert_eq!(r.hashes().count(), 4);
     }
