@@ -403,17 +403,11 @@ impl VerifyingKey {
             VerifyingInner::Rsa(key) => rsa_components(key),
             VerifyingInner::Dsa(key) => dsa_components(key),
             VerifyingInner::Ecdsa(key) => {
+                // Uncompressed SEC1 (04 ‖ x ‖ y) always carries both 32-byte coordinates.
                 let point = key.to_sec1_point(false);
-                // Uncompressed SEC1: 04 ‖ x ‖ y, each coordinate 32 bytes.
-                let bytes = point.as_bytes();
-                let (x, y) = bytes
-                    .get(1..)
-                    .unwrap_or_default()
-                    .split_at(bytes.len().saturating_sub(1) / 2);
-                PublicKeyComponents::EcP256 {
-                    x: x.to_vec(),
-                    y: y.to_vec(),
-                }
+                let x = point.x().map(|x| x.to_vec()).unwrap_or_default();
+                let y = point.y().map(|y| y.to_vec()).unwrap_or_default();
+                PublicKeyComponents::EcP256 { x, y }
             }
         }
     }
@@ -745,4 +739,699 @@ fn i2osp(x: &BoxedUint, len: usize) -> Result<Vec<u8>, Error> {
     let mut out = vec![0u8; len - significant.len()];
     out.extend_from_slice(significant);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    use rsa::traits::PrivateKeyParts;
+
+    use super::*;
+
+    fn rng(seed: u64) -> ChaCha20Rng {
+        ChaCha20Rng::seed_from_u64(seed)
+    }
+
+    /// One generated key per algorithm, shared by the tests (DSA and RSA generation are slow).
+    fn key(alg: SignAlg) -> &'static SigningKey {
+        static RSA: OnceLock<SigningKey> = OnceLock::new();
+        static DSA: OnceLock<SigningKey> = OnceLock::new();
+        static EC: OnceLock<SigningKey> = OnceLock::new();
+        let (cell, seed) = match alg {
+            SignAlg::RsaSha256 => (&RSA, 1),
+            SignAlg::DsaSha256 => (&DSA, 2),
+            SignAlg::EcdsaSha256 => (&EC, 3),
+        };
+        cell.get_or_init(|| SigningKey::generate(alg, &mut rng(seed)).unwrap())
+    }
+
+    /// A 32-byte stand-in for macA.
+    const MAC: [u8; 32] = [0x5a; 32];
+
+    fn expected_sig_len(alg: SignAlg) -> usize {
+        match alg {
+            SignAlg::RsaSha256 => 256,
+            SignAlg::DsaSha256 | SignAlg::EcdsaSha256 => 64,
+        }
+    }
+
+    #[test]
+    fn uris_round_trip_exactly() {
+        for alg in SignAlg::ALL {
+            assert_eq!(SignAlg::from_uri(alg.uri()), Ok(alg));
+        }
+        assert_eq!(
+            SignAlg::RsaSha256.uri(),
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha256"
+        );
+        assert_eq!(
+            SignAlg::DsaSha256.uri(),
+            "http://www.w3.org/2000/09/xmldsig#dsa-sha256"
+        );
+        assert_eq!(
+            SignAlg::EcdsaSha256.uri(),
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+        );
+        for bad in [
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            "HTTP://WWW.W3.ORG/2000/09/XMLDSIG#RSA-SHA256",
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha256 ",
+            "rsa-sha256",
+            "",
+        ] {
+            assert_eq!(
+                SignAlg::from_uri(bad),
+                Err(Error::UnknownAlgorithm {
+                    kind: "signature",
+                    name: bad.to_string()
+                })
+            );
+        }
+        let long = "x".repeat(1000);
+        match SignAlg::from_uri(&long) {
+            Err(Error::UnknownAlgorithm { name, .. }) => assert_eq!(name.len(), 64),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sign_verify_round_trip_each_alg() {
+        for alg in SignAlg::ALL {
+            let sk = key(alg);
+            assert_eq!(sk.alg(), alg);
+            let vk = sk.verifying_key();
+            assert_eq!(vk.alg(), alg);
+            let sig = sk.sign(&MAC, &mut rng(10)).unwrap();
+            assert_eq!(sig.len(), expected_sig_len(alg), "{alg:?}");
+            vk.verify(&MAC, &sig).unwrap();
+            // Other messages, including the empty one, sign and verify too.
+            for msg in [&b""[..], b"abc", &[0u8; 1000]] {
+                let sig = sk.sign(msg, &mut rng(11)).unwrap();
+                assert_eq!(sig.len(), expected_sig_len(alg));
+                vk.verify(msg, &sig).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn rsa_signature_is_deterministic_and_fixed_width() {
+        let sk = key(SignAlg::RsaSha256);
+        let a = sk.sign(&MAC, &mut rng(20)).unwrap();
+        let b = sk.sign(&MAC, &mut rng(21)).unwrap();
+        // PKCS#1 v1.5 has no randomness; the rng only blinds.
+        assert_eq!(a, b);
+        // Sign many messages: every signature is exactly the modulus length, including
+        // those whose integer s has leading zero octets (probability 1/256 each).
+        let vk = sk.verifying_key();
+        for i in 0u32..64 {
+            let msg = i.to_be_bytes();
+            let sig = sk.sign(&msg, &mut rng(22)).unwrap();
+            assert_eq!(sig.len(), 256);
+            vk.verify(&msg, &sig).unwrap();
+        }
+    }
+
+    #[test]
+    fn dsa_and_ecdsa_signatures_are_randomized_and_fixed_width() {
+        for alg in [SignAlg::DsaSha256, SignAlg::EcdsaSha256] {
+            let sk = key(alg);
+            let vk = sk.verifying_key();
+            let a = sk.sign(&MAC, &mut rng(30)).unwrap();
+            let b = sk.sign(&MAC, &mut rng(31)).unwrap();
+            assert_ne!(a, b, "{alg:?}");
+            // r and s are each I2OSP'd to 32 bytes even when they have leading zero octets.
+            for i in 0u32..64 {
+                let msg = i.to_be_bytes();
+                let sig = sk.sign(&msg, &mut rng(u64::from(i))).unwrap();
+                assert_eq!(sig.len(), 64);
+                vk.verify(&msg, &sig).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn generated_key_sizes() {
+        match key(SignAlg::RsaSha256).verifying_key().components() {
+            PublicKeyComponents::Rsa { modulus, exponent } => {
+                assert_eq!(modulus.len(), 256);
+                assert!(modulus[0] & 0x80 != 0);
+                assert_eq!(exponent, vec![0x01, 0x00, 0x01]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match key(SignAlg::DsaSha256).verifying_key().components() {
+            PublicKeyComponents::Dsa { p, q, .. } => {
+                assert_eq!(p.len(), 256);
+                assert!(p[0] & 0x80 != 0);
+                assert_eq!(q.len(), 32);
+                assert!(q[0] & 0x80 != 0);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            SigningKey::generate_rsa(1024, &mut rng(1)).unwrap_err(),
+            Error::InvalidKey("RSA")
+        );
+        assert_eq!(
+            SigningKey::generate_rsa(8193, &mut rng(1)).unwrap_err(),
+            Error::InvalidKey("RSA")
+        );
+    }
+
+    #[test]
+    fn components_round_trip_each_alg() {
+        for alg in SignAlg::ALL {
+            let vk = key(alg).verifying_key();
+            let c = vk.components();
+            match &c {
+                PublicKeyComponents::Rsa { modulus, exponent } => {
+                    assert_eq!(mpi::decode(modulus), Ok(&modulus[..]));
+                    assert_eq!(mpi::decode(exponent), Ok(&exponent[..]));
+                }
+                PublicKeyComponents::Dsa { p, q, g, y } => {
+                    for v in [p, q, g, y] {
+                        assert_eq!(mpi::decode(v), Ok(&v[..]));
+                    }
+                }
+                PublicKeyComponents::EcP256 { x, y } => {
+                    assert_eq!(x.len(), 32);
+                    assert_eq!(y.len(), 32);
+                }
+            }
+            let back = VerifyingKey::from_components(&c).unwrap();
+            assert_eq!(back, vk);
+            assert_eq!(back.components(), c);
+            let sig = key(alg).sign(&MAC, &mut rng(40)).unwrap();
+            back.verify(&MAC, &sig).unwrap();
+        }
+    }
+
+    #[test]
+    fn spki_round_trip_each_alg() {
+        for alg in SignAlg::ALL {
+            let vk = key(alg).verifying_key();
+            let der = vk.to_public_key_der().unwrap();
+            let back = VerifyingKey::from_public_key_der(&der).unwrap();
+            assert_eq!(back, vk);
+            assert_eq!(back.to_public_key_der().unwrap(), der);
+        }
+    }
+
+    #[test]
+    fn tampered_message_rejected() {
+        for alg in SignAlg::ALL {
+            let sk = key(alg);
+            let vk = sk.verifying_key();
+            let sig = sk.sign(&MAC, &mut rng(50)).unwrap();
+            for i in [0, 15, 31] {
+                let mut msg = MAC;
+                msg[i] ^= 0x01;
+                assert_eq!(vk.verify(&msg, &sig), Err(Error::BadSignature), "{alg:?}");
+            }
+            assert_eq!(vk.verify(&MAC[..31], &sig), Err(Error::BadSignature));
+            assert_eq!(vk.verify(b"", &sig), Err(Error::BadSignature));
+        }
+    }
+
+    #[test]
+    fn tampered_signature_rejected() {
+        for alg in SignAlg::ALL {
+            let sk = key(alg);
+            let vk = sk.verifying_key();
+            let sig = sk.sign(&MAC, &mut rng(60)).unwrap();
+            let len = sig.len();
+            // First and last byte of r (or of s for RSA), first and last of s.
+            for i in [0, len / 2 - 1, len / 2, len - 1] {
+                for bit in [0x01, 0x80] {
+                    let mut bad = sig.clone();
+                    bad[i] ^= bit;
+                    assert_eq!(
+                        vk.verify(&MAC, &bad),
+                        Err(Error::BadSignature),
+                        "{alg:?} {i}"
+                    );
+                }
+            }
+            // Swapped halves (r ‖ s -> s ‖ r).
+            let mut swapped = sig[len / 2..].to_vec();
+            swapped.extend_from_slice(&sig[..len / 2]);
+            assert_eq!(vk.verify(&MAC, &swapped), Err(Error::BadSignature));
+            // All zeros and all ones.
+            assert_eq!(vk.verify(&MAC, &vec![0; len]), Err(Error::BadSignature));
+            assert_eq!(vk.verify(&MAC, &vec![0xff; len]), Err(Error::BadSignature));
+            // A signature from another algorithm's key.
+            for other in SignAlg::ALL {
+                if other != alg {
+                    let foreign = key(other).sign(&MAC, &mut rng(61)).unwrap();
+                    assert_eq!(vk.verify(&MAC, &foreign), Err(Error::BadSignature));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_length_signature_rejected() {
+        for alg in SignAlg::ALL {
+            let sk = key(alg);
+            let vk = sk.verifying_key();
+            let sig = sk.sign(&MAC, &mut rng(70)).unwrap();
+            let mut padded = vec![0u8];
+            padded.extend_from_slice(&sig);
+            let mut trailing = sig.clone();
+            trailing.push(0);
+            for bad in [
+                &[][..],
+                &sig[..sig.len() - 1],
+                &sig[1..],
+                &padded,
+                &trailing,
+                &[0u8; 1][..],
+            ] {
+                assert_eq!(vk.verify(&MAC, bad), Err(Error::BadSignature), "{alg:?}");
+            }
+        }
+        // DSA/ECDSA: r and s with leading zeros stripped (a DER-ish or mpi encoding) fail.
+        let sk = key(SignAlg::EcdsaSha256);
+        let sig = sk.sign(&MAC, &mut rng(71)).unwrap();
+        let der = p256::ecdsa::Signature::from_slice(&sig).unwrap().to_der();
+        assert_eq!(
+            sk.verifying_key().verify(&MAC, der.as_bytes()),
+            Err(Error::BadSignature)
+        );
+    }
+
+    #[test]
+    fn pkcs8_round_trip_each_alg() {
+        for alg in SignAlg::ALL {
+            let sk = key(alg);
+            let der = sk.to_pkcs8_der().unwrap();
+            let back = SigningKey::from_pkcs8_der(der.as_bytes()).unwrap();
+            assert_eq!(back.alg(), alg);
+            assert_eq!(back.verifying_key(), sk.verifying_key());
+            assert_eq!(back.to_pkcs8_der().unwrap(), der);
+            let sig = back.sign(&MAC, &mut rng(80)).unwrap();
+            sk.verifying_key().verify(&MAC, &sig).unwrap();
+        }
+        // The algorithm identifiers (RFC 3279 §2.3.1, §2.3.2; RFC 5480 §2.1.1).
+        let oids = [
+            (SignAlg::RsaSha256, "06092a864886f70d010101"),
+            (SignAlg::DsaSha256, "06072a8648ce380401"),
+            (
+                SignAlg::EcdsaSha256,
+                "06072a8648ce3d020106082a8648ce3d030107",
+            ),
+        ];
+        for (alg, oid) in oids {
+            let der = hex::encode(key(alg).to_pkcs8_der().unwrap().as_bytes());
+            assert!(der.contains(oid), "{alg:?}");
+            let spki = hex::encode(key(alg).verifying_key().to_public_key_der().unwrap());
+            assert!(spki.contains(oid), "{alg:?}");
+        }
+    }
+
+    #[test]
+    fn pkcs8_rejects_garbage_and_other_algorithms() {
+        assert!(matches!(
+            SigningKey::from_pkcs8_der(b""),
+            Err(Error::InvalidKey(_))
+        ));
+        assert!(matches!(
+            SigningKey::from_pkcs8_der(&[0x30, 0x03, 0x02, 0x01, 0x00]),
+            Err(Error::InvalidKey(_))
+        ));
+        assert_eq!(
+            SigningKey::from_pkcs8_der(&vec![0x30; MAX_PRIVATE_KEY_DER_LEN + 1]).unwrap_err(),
+            Error::TooLong {
+                len: MAX_PRIVATE_KEY_DER_LEN + 1,
+                max: MAX_PRIVATE_KEY_DER_LEN
+            }
+        );
+        // RFC 8410 §10.3 example Ed25519 private key: valid PKCS#8, unknown algorithm.
+        let ed25519 = hex::decode(
+            "302e020100300506032b657004220420d4ee72dbf913584ad5b6d8f1f769f8ad3afe7c28cbf1d4fbe097a88f44755842",
+        )
+        .unwrap();
+        assert_eq!(
+            SigningKey::from_pkcs8_der(&ed25519).unwrap_err(),
+            Error::UnknownAlgorithm {
+                kind: "signature",
+                name: "1.3.101.112".to_string()
+            }
+        );
+        // A truncated key of each kind.
+        for alg in SignAlg::ALL {
+            let der = key(alg).to_pkcs8_der().unwrap();
+            let cut = &der.as_bytes()[..der.len() - 1];
+            assert!(SigningKey::from_pkcs8_der(cut).is_err());
+        }
+    }
+
+    #[test]
+    fn spki_rejects_garbage_and_other_algorithms() {
+        assert!(matches!(
+            VerifyingKey::from_public_key_der(b""),
+            Err(Error::InvalidKey(_))
+        ));
+        assert_eq!(
+            VerifyingKey::from_public_key_der(&vec![0; MAX_PUBLIC_KEY_DER_LEN + 1]).unwrap_err(),
+            Error::TooLong {
+                len: MAX_PUBLIC_KEY_DER_LEN + 1,
+                max: MAX_PUBLIC_KEY_DER_LEN
+            }
+        );
+        // RFC 8410 §10.1 example Ed25519 public key.
+        let ed25519 = hex::decode(
+            "302a300506032b657003210019bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1",
+        )
+        .unwrap();
+        assert_eq!(
+            VerifyingKey::from_public_key_der(&ed25519).unwrap_err(),
+            Error::UnknownAlgorithm {
+                kind: "signature",
+                name: "1.3.101.112".to_string()
+            }
+        );
+        for alg in SignAlg::ALL {
+            let der = key(alg).verifying_key().to_public_key_der().unwrap();
+            assert!(VerifyingKey::from_public_key_der(&der[..der.len() - 1]).is_err());
+            let mut trailing = der.clone();
+            trailing.push(0);
+            assert!(VerifyingKey::from_public_key_der(&trailing).is_err());
+        }
+    }
+
+    #[test]
+    fn from_components_validates_rsa() {
+        let PublicKeyComponents::Rsa { modulus, exponent } =
+            key(SignAlg::RsaSha256).verifying_key().components()
+        else {
+            panic!("not RSA")
+        };
+        let rsa = |modulus: &[u8], exponent: &[u8]| {
+            VerifyingKey::from_components(&PublicKeyComponents::Rsa {
+                modulus: modulus.to_vec(),
+                exponent: exponent.to_vec(),
+            })
+        };
+        // Non-minimal MPIs (D1).
+        let mut padded = vec![0];
+        padded.extend_from_slice(&modulus);
+        assert_eq!(
+            rsa(&padded, &exponent).unwrap_err(),
+            Error::InvalidMpi("leading zero byte")
+        );
+        assert_eq!(rsa(&modulus, &[]).unwrap_err(), Error::InvalidMpi("empty"));
+        // Even modulus, even exponent, exponent 1, exponent too large.
+        let mut even = modulus.clone();
+        *even.last_mut().unwrap() &= 0xfe;
+        assert_eq!(rsa(&even, &exponent).unwrap_err(), Error::InvalidKey("RSA"));
+        assert_eq!(
+            rsa(&modulus, &[0x01, 0x00, 0x00]).unwrap_err(),
+            Error::InvalidKey("RSA")
+        );
+        assert_eq!(
+            rsa(&modulus, &[0x01]).unwrap_err(),
+            Error::InvalidKey("RSA")
+        );
+        assert_eq!(
+            rsa(&modulus, &[0x03; 6]).unwrap_err(),
+            Error::InvalidKey("RSA")
+        );
+        // Too small (1016 bits) and too large (8200 bits) moduli.
+        assert_eq!(
+            rsa(&[0xff; 127], &exponent).unwrap_err(),
+            Error::InvalidKey("RSA")
+        );
+        assert_eq!(
+            rsa(&[0xff; 1025], &exponent).unwrap_err(),
+            Error::InvalidKey("RSA")
+        );
+        // 1024 and 8192 bits are accepted (the bounds are inclusive).
+        rsa(&[0xff; 128], &exponent).unwrap();
+        rsa(&[0xff; 1024], &exponent).unwrap();
+        // e = 3 is accepted (Wycheproof uses it).
+        rsa(&modulus, &[0x03]).unwrap();
+    }
+
+    #[test]
+    fn from_components_validates_dsa() {
+        let PublicKeyComponents::Dsa { p, q, g, y } =
+            key(SignAlg::DsaSha256).verifying_key().components()
+        else {
+            panic!("not DSA")
+        };
+        let dsa = |p: &[u8], q: &[u8], g: &[u8], y: &[u8]| {
+            VerifyingKey::from_components(&PublicKeyComponents::Dsa {
+                p: p.to_vec(),
+                q: q.to_vec(),
+                g: g.to_vec(),
+                y: y.to_vec(),
+            })
+        };
+        dsa(&p, &q, &g, &y).unwrap();
+        let bad = Err(Error::InvalidKey("DSA"));
+        // g and y out of range or outside the subgroup.
+        assert_eq!(dsa(&p, &q, &[1], &y), bad);
+        assert_eq!(dsa(&p, &q, &g, &[1]), bad);
+        assert_eq!(dsa(&p, &q, &g, &[2]), bad);
+        assert_eq!(dsa(&p, &q, &p, &y), bad);
+        assert_eq!(dsa(&p, &q, &g, &p), bad);
+        let mut y_plus_p = y.clone();
+        y_plus_p.insert(0, 0x01); // y + 2^2048 > p
+        assert_eq!(dsa(&p, &q, &g, &y_plus_p), bad);
+        // q not of 256 bits, p not of a FIPS size.
+        assert_eq!(dsa(&p, &q[1..], &g, &y), bad);
+        assert_eq!(dsa(&p[1..], &q, &g[1..], &y[1..]), bad);
+        // Even p.
+        let mut even = p.clone();
+        *even.last_mut().unwrap() &= 0xfe;
+        assert_eq!(dsa(&even, &q, &g, &y), bad);
+        // Wrong q for this group: the subgroup checks fail.
+        let mut q2 = q.clone();
+        *q2.last_mut().unwrap() ^= 0x02;
+        assert_eq!(dsa(&p, &q2, &g, &y), bad);
+        // Non-minimal MPI.
+        let mut g0 = vec![0];
+        g0.extend_from_slice(&g);
+        assert_eq!(
+            dsa(&p, &q, &g0, &y),
+            Err(Error::InvalidMpi("leading zero byte"))
+        );
+    }
+
+    #[test]
+    fn from_components_validates_p256() {
+        let PublicKeyComponents::EcP256 { x, y } =
+            key(SignAlg::EcdsaSha256).verifying_key().components()
+        else {
+            panic!("not P-256")
+        };
+        let ec = |x: &[u8], y: &[u8]| {
+            VerifyingKey::from_components(&PublicKeyComponents::EcP256 {
+                x: x.to_vec(),
+                y: y.to_vec(),
+            })
+        };
+        ec(&x, &y).unwrap();
+        let bad = Err(Error::InvalidKey("ECDSA P-256"));
+        let mut y2 = y.clone();
+        y2[31] ^= 1;
+        assert_eq!(ec(&x, &y2), bad);
+        assert_eq!(ec(&x[1..], &y), bad);
+        let mut x33 = vec![0];
+        x33.extend_from_slice(&x);
+        assert_eq!(ec(&x33, &y), bad);
+        assert_eq!(ec(&[0; 32], &[0; 32]), bad);
+        // Coordinates >= the field prime.
+        assert_eq!(ec(&[0xff; 32], &y), bad);
+    }
+
+    #[test]
+    fn debug_does_not_print_private_key() {
+        for alg in SignAlg::ALL {
+            let sk = key(alg);
+            let secret: Vec<u8> = match &sk.inner {
+                SigningInner::Rsa(k) => k.d().to_be_bytes().to_vec(),
+                SigningInner::Dsa(k) => k.x().to_be_bytes().to_vec(),
+                SigningInner::Ecdsa(k) => k.to_bytes().to_vec(),
+            };
+            let secret = mpi::encode(&secret);
+            assert!(secret.len() >= 20);
+            let printed = format!("{sk:?}");
+            let pretty = format!("{sk:#?}");
+            for text in [&printed, &pretty] {
+                for window in secret.windows(4) {
+                    let lower: String = window.iter().map(|b| format!("{b:02x}")).collect();
+                    assert!(!text.to_lowercase().contains(&lower), "{alg:?}: {text}");
+                }
+                let decimal: Vec<String> = secret[..4].iter().map(u8::to_string).collect();
+                assert!(!text.contains(&decimal.join(", ")), "{alg:?}: {text}");
+            }
+            assert!(printed.starts_with("SigningKey { alg: "), "{printed}");
+            assert!(printed.contains(&format!("{alg:?}")));
+            assert!(printed.len() < 120, "{printed}");
+            // The fingerprint is the public key's.
+            let public = format!("{:?}", sk.verifying_key());
+            let fp = public.split("fingerprint: ").nth(1).unwrap();
+            assert!(printed.contains(fp.trim_end_matches(" }")));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn prop_ecdsa_round_trip_and_tamper(
+            msg in proptest::collection::vec(any::<u8>(), 0..100),
+            seed in any::<u64>(),
+            flip in any::<(usize, u8)>(),
+        ) {
+            let sk = key(SignAlg::EcdsaSha256);
+            let vk = sk.verifying_key();
+            let sig = sk.sign(&msg, &mut rng(seed)).unwrap();
+            prop_assert_eq!(sig.len(), 64);
+            prop_assert_eq!(vk.verify(&msg, &sig), Ok(()));
+            let (index, bits) = flip;
+            let bits = bits | 1;
+            let mut bad_sig = sig.clone();
+            bad_sig[index % 64] ^= bits;
+            prop_assert_eq!(vk.verify(&msg, &bad_sig), Err(Error::BadSignature));
+            let mut bad_msg = msg.clone();
+            if bad_msg.is_empty() {
+                bad_msg.push(bits);
+            } else {
+                let i = index % bad_msg.len();
+                bad_msg[i] ^= bits;
+            }
+            prop_assert_eq!(vk.verify(&bad_msg, &sig), Err(Error::BadSignature));
+        }
+
+        #[test]
+        fn prop_verify_never_panics_on_arbitrary_signatures(
+            sig in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            for alg in SignAlg::ALL {
+                let vk = key(alg).verifying_key();
+                prop_assert_eq!(vk.verify(&MAC, &sig), Err(Error::BadSignature));
+            }
+        }
+    }
+
+    // ---- Wycheproof (C2SP/wycheproof, Apache-2.0; /work/shared/references/wycheproof) ----
+
+    fn wycheproof(file: &str) -> serde_json::Value {
+        let path = format!(
+            "{}/../../../shared/references/wycheproof/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn hex_field(v: &serde_json::Value, field: &str) -> Vec<u8> {
+        hex::decode(v[field].as_str().unwrap_or_else(|| panic!("no {field}"))).unwrap()
+    }
+
+    /// Left-pads or strips leading zeros to `len` bytes (Wycheproof's ints are signed DER-ish).
+    fn fixed(bytes: &[u8], len: usize) -> Vec<u8> {
+        let m = mpi::encode(bytes);
+        let mut out = vec![0; len - m.len()];
+        out.extend_from_slice(&m);
+        out
+    }
+
+    #[derive(Default, Debug)]
+    struct Counts {
+        valid: usize,
+        invalid: usize,
+        acceptable_accepted: usize,
+        acceptable_rejected: usize,
+        failures: Vec<u64>,
+    }
+
+    /// Runs every test of a Wycheproof signature-verification file. `expected` maps a
+    /// group's `publicKey` object to the components the SPKI must decode to.
+    fn run_wycheproof(
+        file: &str,
+        alg: SignAlg,
+        expected: impl Fn(&serde_json::Value) -> PublicKeyComponents,
+    ) -> Counts {
+        let json = wycheproof(file);
+        let mut counts = Counts::default();
+        let mut total = 0;
+        for group in json["testGroups"].as_array().unwrap() {
+            let vk = VerifyingKey::from_public_key_der(&hex_field(group, "publicKeyDer")).unwrap();
+            assert_eq!(vk.alg(), alg);
+            assert_eq!(vk.components(), expected(&group["publicKey"]));
+            assert_eq!(VerifyingKey::from_components(&vk.components()).unwrap(), vk);
+            for test in group["tests"].as_array().unwrap() {
+                total += 1;
+                let id = test["tcId"].as_u64().unwrap();
+                let ok = vk
+                    .verify(&hex_field(test, "msg"), &hex_field(test, "sig"))
+                    .is_ok();
+                match (test["result"].as_str().unwrap(), ok) {
+                    ("valid", true) => counts.valid += 1,
+                    ("invalid", false) => counts.invalid += 1,
+                    ("acceptable", true) => counts.acceptable_accepted += 1,
+                    ("acceptable", false) => counts.acceptable_rejected += 1,
+                    _ => counts.failures.push(id),
+                }
+            }
+        }
+        assert_eq!(total, json["numberOfTests"].as_u64().unwrap() as usize);
+        println!("{file}: {counts:?} of {total}");
+        counts
+    }
+
+    #[test]
+    fn wycheproof_rsa_signature_2048_sha256() {
+        let counts = run_wycheproof(
+            "rsa_signature_2048_sha256_test.json",
+            SignAlg::RsaSha256,
+            |k| PublicKeyComponents::Rsa {
+                modulus: mpi::encode(&hex_field(k, "modulus")),
+                exponent: mpi::encode(&hex_field(k, "publicExponent")),
+            },
+        );
+        assert_eq!(counts.failures, Vec::<u64>::new());
+        assert_eq!(counts.valid, 9);
+        assert_eq!(counts.invalid, 249);
+    }
+
+    #[test]
+    fn wycheproof_dsa_2048_256_sha256_p1363() {
+        let counts = run_wycheproof(
+            "dsa_2048_256_sha256_p1363_test.json",
+            SignAlg::DsaSha256,
+            |k| PublicKeyComponents::Dsa {
+                p: mpi::encode(&hex_field(k, "p")),
+                q: mpi::encode(&hex_field(k, "q")),
+                g: mpi::encode(&hex_field(k, "g")),
+                y: mpi::encode(&hex_field(k, "y")),
+            },
+        );
+        assert_eq!(counts.failures, Vec::<u64>::new());
+        assert_eq!(counts.valid, 81);
+        assert_eq!(counts.invalid, 58);
+    }
+
+    #[test]
+    fn wycheproof_ecdsa_secp256r1_sha256_p1363() {
+        let counts = run_wycheproof(
+            "ecdsa_secp256r1_sha256_p1363_test.json",
+            SignAlg::EcdsaSha256,
+            |k| PublicKeyComponents::EcP256 {
+                x: fixed(&hex_field(k, "wx"), 32),
+                y: fixed(&hex_field(k, "wy"), 32),
+            },
+        );
+        assert_eq!(counts.failures, Vec::<u64>::new());
+        assert_eq!(counts.valid, 173);
+        assert_eq!(counts.invalid, 89);
+    }
 }
