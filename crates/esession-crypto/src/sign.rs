@@ -1420,6 +1420,40 @@ mod tests {
         assert_eq!(counts.invalid, 58);
     }
 
+    /// Beyond the three files of the brief: the N = 224 DSA size (r, s of 28 bytes each).
+    #[test]
+    fn wycheproof_dsa_2048_224_sha256_p1363() {
+        let counts = run_wycheproof(
+            "dsa_2048_224_sha256_p1363_test.json",
+            SignAlg::DsaSha256,
+            |k| PublicKeyComponents::Dsa {
+                p: mpi::encode(&hex_field(k, "p")),
+                q: mpi::encode(&hex_field(k, "q")),
+                g: mpi::encode(&hex_field(k, "g")),
+                y: mpi::encode(&hex_field(k, "y")),
+            },
+        );
+        assert_eq!(counts.failures, Vec::<u64>::new());
+        assert_eq!(counts.valid, 79);
+        assert_eq!(counts.invalid, 58);
+    }
+
+    /// Beyond the three files of the brief: a 3072-bit modulus (384-byte signatures).
+    #[test]
+    fn wycheproof_rsa_signature_3072_sha256() {
+        let counts = run_wycheproof(
+            "rsa_signature_3072_sha256_test.json",
+            SignAlg::RsaSha256,
+            |k| PublicKeyComponents::Rsa {
+                modulus: mpi::encode(&hex_field(k, "modulus")),
+                exponent: mpi::encode(&hex_field(k, "publicExponent")),
+            },
+        );
+        assert_eq!(counts.failures, Vec::<u64>::new());
+        assert_eq!(counts.valid, 8);
+        assert_eq!(counts.invalid, 250);
+    }
+
     #[test]
     fn wycheproof_ecdsa_secp256r1_sha256_p1363() {
         let counts = run_wycheproof(
