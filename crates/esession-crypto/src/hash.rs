@@ -103,7 +103,7 @@ impl HashAlg {
         self.digest_parts(&[data])
     }
 
-    /// HASH(parts[0] ‖ parts[1] ‖ …), without building the concatenation.
+    /// HASH(`parts[0] ‖ parts[1] ‖ …`), without building the concatenation.
     pub fn digest_parts(self, parts: &[&[u8]]) -> SecretBytes {
         fn run<D: Digest>(parts: &[&[u8]]) -> SecretBytes {
             let mut h = D::new();
@@ -127,7 +127,7 @@ impl HashAlg {
         self.hmac_parts(key, &[data])
     }
 
-    /// HMAC(key, parts[0] ‖ parts[1] ‖ …).
+    /// HMAC(key, `parts[0] ‖ parts[1] ‖ …`).
     pub fn hmac_parts(self, key: &[u8], parts: &[&[u8]]) -> SecretBytes {
         match self.mac(key, parts) {
             Ok(m) => m.finalize(),
