@@ -3,7 +3,7 @@
 
 Usage (from the repository root, with ../shared beside it):
 
-    python3 vectors/tools/import_primitives.py [--shared ../shared] [--out vectors/primitives] [--suffix -new]
+    python3 vectors/tools/import_primitives.py [--shared ../shared] [--out vectors/primitives] [--suffix=-new]
 
 Python 3.11 standard library only. Two kinds of files come out:
 
@@ -22,7 +22,7 @@ Every output file has the shape of STYLE.md §6:
 (conformance/src/suites/primitives.rs) which checks apply. See vectors/primitives/README.md.
 
 STYLE.md §6 says generator output goes to `*-new.json` (ignored by the build script and by
-git); pass `--suffix -new` to compare a fresh run with the committed files before copying.
+git); pass `--suffix=-new` to compare a fresh run with the committed files before copying.
 """
 
 from __future__ import annotations
