@@ -28,7 +28,9 @@ fn main() {
     let mut files = Vec::new();
     collect(&vectors, &mut files);
     files.sort();
-    let mut src = String::from("/// Every vector file, as (path relative to vectors/, contents).\npub(crate) static FILES: &[(&str, &str)] = &[\n");
+    let mut src = String::from(
+        "/// Every vector file, as (path relative to vectors/, contents).\npub(crate) static FILES: &[(&str, &str)] = &[\n",
+    );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         if let Some(parent) = f.parent() {
@@ -38,7 +40,11 @@ fn main() {
             .strip_prefix(&vectors)
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
-        let _ = writeln!(src, "    ({rel:?}, include_str!({:?})),", f.display().to_string());
+        let _ = writeln!(
+            src,
+            "    ({rel:?}, include_str!({:?})),",
+            f.display().to_string()
+        );
     }
     src.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("vectors.rs");

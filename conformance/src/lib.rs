@@ -62,7 +62,10 @@ pub struct FileReport {
 impl FileReport {
     /// Number of passed vectors.
     pub fn passed(&self) -> usize {
-        self.cases.iter().filter(|c| c.outcome == Outcome::Pass).count()
+        self.cases
+            .iter()
+            .filter(|c| c.outcome == Outcome::Pass)
+            .count()
     }
     /// Number of failed vectors, plus one if the file itself failed or ran nothing.
     pub fn failed(&self) -> usize {
@@ -82,7 +85,13 @@ impl FileReport {
     }
     /// True if no vector of the file ran (all skipped, or none at all).
     pub fn ran_nothing(&self) -> bool {
-        self.passed() + self.cases.iter().filter(|c| matches!(c.outcome, Outcome::Fail(_))).count() == 0
+        self.passed()
+            + self
+                .cases
+                .iter()
+                .filter(|c| matches!(c.outcome, Outcome::Fail(_)))
+                .count()
+            == 0
     }
 }
 
@@ -161,6 +170,11 @@ pub fn run_all() -> (Vec<FileReport>, Summary) {
 /// Renders one file's report as a small table: a header line, then one line per
 /// vector that did not pass (passes are counted, not listed).
 pub fn render(report: &FileReport) -> String {
+    render_with(report, false)
+}
+
+/// Like [`render`]; with `verbose`, passing vectors are listed too (`ok NAME`).
+pub fn render_with(report: &FileReport, verbose: bool) -> String {
     use fmt::Write as _;
     let mut s = String::new();
     let _ = writeln!(
@@ -179,7 +193,11 @@ pub fn render(report: &FileReport) -> String {
     }
     for case in &report.cases {
         match &case.outcome {
-            Outcome::Pass => {}
+            Outcome::Pass => {
+                if verbose {
+                    let _ = writeln!(s, "    ok   {}", case.name);
+                }
+            }
             Outcome::Fail(why) => {
                 let _ = writeln!(s, "    FAIL {}: {why}", case.name);
             }

@@ -10,14 +10,17 @@ fn every_vector_file_passes() {
             failures.push_str(&esession_conformance::render(r));
         }
     }
-    assert!(failures.is_empty(), "conformance failures:\n{failures}\n{summary}");
+    assert!(
+        failures.is_empty(),
+        "conformance failures:\n{failures}\n{summary}"
+    );
     assert!(summary.passed > 0, "no vector ran");
 }
 
 #[test]
 fn every_folder_has_vectors() {
     let files = esession_conformance::vector_files();
-    for folder in ["primitives/"] {
+    for folder in ["primitives/", "sigma/", "wire/"] {
         assert!(
             files.iter().any(|(p, _)| p.starts_with(folder)),
             "no vector file under vectors/{folder}"
