@@ -5,11 +5,13 @@
 //! Labels are `dh_keygen/<policy>/<group>` and `dh_shared_secret/<policy>/<group>`,
 //! e.g. `dh_keygen/rfc3526/14`. The policy changes the exponent width (L bits for
 //! `rfc3526`, the width of p for `full`) and so the cost of both operations.
+//! These take milliseconds, so samples are flat (the same iteration count each),
+//! which criterion recommends for long benchmarks.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, SamplingMode};
 use esession_benches::seeded_rng;
 use esession_crypto::Error;
 use esession_crypto::dh::{DhPrivateKey, ExponentPolicy, ModpGroup};
@@ -32,9 +34,10 @@ fn keygen(c: &mut Criterion) -> Result<(), Error> {
     let mut rng = seeded_rng("dh keygen");
     let mut group = c.benchmark_group("dh_keygen");
     group
-        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+        .measurement_time(Duration::from_secs(4));
     for modp in GROUPS {
         for policy in POLICIES {
             // One call outside the loop: an error surfaces here instead of being timed.
@@ -52,9 +55,10 @@ fn shared_secret(c: &mut Criterion) -> Result<(), Error> {
     let mut rng = seeded_rng("dh shared secret");
     let mut group = c.benchmark_group("dh_shared_secret");
     group
-        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+        .measurement_time(Duration::from_secs(4));
     for modp in GROUPS {
         for policy in POLICIES {
             let ours = DhPrivateKey::generate(modp, policy, BLOCK_BITS, &mut rng)?;

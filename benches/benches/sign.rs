@@ -4,11 +4,12 @@
 //! Labels are `sign/<alg>` and `verify/<alg>`, e.g. `sign/rsa-sha256`. The message
 //! is 32 bytes, the size of the `macA`/`macB` value SIGMA signs. Keys are generated
 //! once, outside the measurement (DSA generates fresh domain parameters, which is slow).
+//! Samples are flat (the same iteration count each), as for the DH benchmarks.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, SamplingMode};
 use esession_benches::seeded_rng;
 use esession_crypto::Error;
 use esession_crypto::sign::{SignAlg, SigningKey};
@@ -37,9 +38,10 @@ fn signatures(c: &mut Criterion) -> Result<(), Error> {
 
     let mut group = c.benchmark_group("sign");
     group
-        .sample_size(20)
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+        .measurement_time(Duration::from_secs(4));
     for (alg, key, _, _) in &keys {
         group.bench_function(BenchmarkId::from_parameter(label(*alg)), |b| {
             b.iter(|| key.sign(black_box(&msg), &mut rng));
@@ -49,9 +51,10 @@ fn signatures(c: &mut Criterion) -> Result<(), Error> {
 
     let mut group = c.benchmark_group("verify");
     group
-        .sample_size(20)
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+        .measurement_time(Duration::from_secs(4));
     for (alg, _, verifying, signature) in &keys {
         group.bench_function(BenchmarkId::from_parameter(label(*alg)), |b| {
             b.iter(|| verifying.verify(black_box(&msg), black_box(signature)));
