@@ -1,0 +1,1374 @@
+//! The driver: one ESession with one contact over one thread.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use esession_crypto::SecretBytes;
+use esession_crypto::dh::DhPrivateKey;
+use esession_crypto::hash::HashAlg;
+use esession_crypto::rand_core::CryptoRng;
+use esession_sigma::counters::{self, Counters};
+use esession_sigma::identity::{self, MacAInput, MacBInput};
+use esession_sigma::keys::{self, DirectionKeys, Role, SessionKeys};
+use esession_sigma::sas::{self, Sas};
+use esession_sigma::{Profile, secrets};
+use esession_wire::{
+    AliceAccept, BobAccept, Condition, DhValues, Negotiation, NormProfile, Offer, Rejection,
+    Request, Response, Stanza, StanzaKind, WireForm,
+};
+
+use crate::negotiated::{self, Choice, Negotiated};
+use crate::store::{RetainedSecret, RetainedSecretStore};
+use crate::traffic::Direction;
+use crate::{Config, Error, PeerMisbehaved};
+
+/// How long the terminator keeps its receive keys waiting for the
+/// acknowledgement (DECISIONS D43).
+pub const TERMINATE_ACK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Nonce length we send (DECISIONS D2).
+const NONCE_LEN: usize = 16;
+
+/// Block size n in bits of every defined cipher (DECISIONS D6).
+const N_BITS: u32 = 128;
+
+/// What the driver asks the application to do or know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Send this stanza to the peer.
+    Send(Stanza),
+    /// Bob: a contact requests an ESession; call [`Endpoint::accept`] or
+    /// [`Endpoint::reject`].
+    Requested(Requested),
+    /// The SAS both users compare (XEP-0116 §9; DECISIONS D32). Call
+    /// [`Endpoint::confirm_sas`] once the user confirmed it.
+    SasReady {
+        /// The SAS; show [`Sas::display`] for the configured profile.
+        sas: Sas,
+    },
+    /// The negotiation completed; encrypted stanzas may flow.
+    Established(Established),
+    /// A decrypted stanza from the peer (XEP-0200 §6), `<c/>` replaced by its
+    /// content.
+    Received(Stanza),
+    /// The session ended normally (XEP-0155 §7, XEP-0116 §5).
+    Terminated(TerminationReason),
+    /// The negotiation or session failed and is over; any answer the protocol
+    /// requires (DECISIONS D44) was queued as [`Output::Send`] before this.
+    Failed(Error),
+}
+
+/// A request Bob received, with what he would choose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Requested {
+    /// The requester's full JID.
+    pub peer: String,
+    /// The thread of the session.
+    pub thread: String,
+    /// The options Bob will send if he accepts.
+    pub negotiated: Negotiated,
+}
+
+/// What [`Output::Established`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Established {
+    /// The options in force.
+    pub negotiated: Negotiated,
+    /// A retained secret from an earlier session was found and mixed into the
+    /// keys (XEP-0116 §4.7.3): this session continues an authenticated chain
+    /// only if that one was verified.
+    pub retained_secret_used: bool,
+    /// The chain of sessions through the retained secret was SAS-verified at
+    /// some point (the matched secret was marked verified).
+    pub chain_verified: bool,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TerminationReason {
+    /// We terminated and the peer acknowledged.
+    Acknowledged,
+    /// We terminated and no acknowledgement came within
+    /// [`TERMINATE_ACK_TIMEOUT`].
+    AckTimedOut,
+    /// The peer terminated (we acknowledged).
+    ByPeer,
+    /// Bob declined the request (accept=`0`).
+    Declined,
+}
+
+/// Values pinned for tests and published vectors (STYLE §3: "a hidden hook pins
+/// ephemeral keys for tests"). Never use outside tests.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct TestPins {
+    /// The thread Alice starts.
+    pub thread: Option<String>,
+    /// Our nonce (N_A or N_B).
+    pub nonce: Option<Vec<u8>>,
+    /// Our DH exponents, per group number.
+    pub dh_x: Vec<(u32, Vec<u8>)>,
+    /// Bob's C_A.
+    pub c_a: Option<u128>,
+    /// Alice's random rshashes values, appended in order, no shuffle.
+    pub rshash_randoms: Option<Vec<Vec<u8>>>,
+    /// Bob's random srshash when no SRS matched.
+    pub srshash_random: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for TestPins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestPins").finish_non_exhaustive()
+    }
+}
+
+/// Shared context of all states.
+struct Ctx<R> {
+    config: Config,
+    rng: R,
+    pins: TestPins,
+    /// The full JID we address (Bob: msg1's sender; Alice: msg2's sender, D45).
+    peer: String,
+    thread: String,
+    out: VecDeque<Output>,
+    sas_confirmed: bool,
+    /// The retained secret this session stored, for [`Endpoint::confirm_sas`].
+    stored_secret: Option<SecretBytes>,
+}
+
+impl<R: CryptoRng> Ctx<R> {
+    fn peer_bare(&self) -> &str {
+        bare(&self.peer)
+    }
+
+    fn norm(&self) -> NormProfile {
+        match self.config.profile {
+            Profile::Xep => NormProfile::Xep,
+            _ => NormProfile::Gajim,
+        }
+    }
+
+    fn nonce(&mut self) -> Vec<u8> {
+        if let Some(n) = self.pins.nonce.take() {
+            return n;
+        }
+        let mut n = vec![0u8; NONCE_LEN];
+        self.rng.fill_bytes(&mut n);
+        n
+    }
+
+    fn dh_key(&mut self, group: esession_crypto::dh::ModpGroup) -> Result<DhPrivateKey, Error> {
+        if let Some((_, x)) = self.pins.dh_x.iter().find(|(g, _)| *g == group.number()) {
+            return Ok(DhPrivateKey::from_bytes(group, x)?);
+        }
+        Ok(DhPrivateKey::generate(
+            group,
+            self.config.exponent_policy,
+            N_BITS,
+            &mut self.rng,
+        )?)
+    }
+
+    fn message(&self) -> Stanza {
+        Stanza::message(&self.peer, &self.thread)
+    }
+
+    fn send_form(&mut self, wire: &WireForm) {
+        let mut s = self.message();
+        s.push_negotiation(wire);
+        self.out.push_back(Output::Send(s));
+    }
+}
+
+/// A failure inside a transition: the error and the answer D44 requires.
+struct Failure {
+    error: Box<Error>,
+    reply: Option<Box<Rejection>>,
+}
+
+impl Failure {
+    fn silent(error: impl Into<Error>) -> Self {
+        Failure {
+            error: Box::new(error.into()),
+            reply: None,
+        }
+    }
+
+    fn answer(error: impl Into<Error>, condition: Condition, fields: &[&str]) -> Self {
+        Failure {
+            error: Box::new(error.into()),
+            reply: Some(Box::new(Rejection::new(
+                condition,
+                fields.iter().map(|f| (*f).to_owned()).collect(),
+            ))),
+        }
+    }
+
+    /// msg1/msg2 problems: not-acceptable naming the field (D44).
+    fn not_acceptable(error: impl Into<Error>, field: Option<&str>) -> Self {
+        Self::answer(error, Condition::NotAcceptable, field.as_slice())
+    }
+
+    /// msg3/msg4 problems: feature-not-implemented (D44).
+    fn fni(error: impl Into<Error>) -> Self {
+        Self::answer(error, Condition::FeatureNotImplemented, &[])
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::silent(error)
+    }
+}
+
+impl From<esession_crypto::Error> for Failure {
+    fn from(e: esession_crypto::Error) -> Self {
+        Failure::silent(Error::from(e))
+    }
+}
+
+fn encode(e: esession_wire::Error) -> Failure {
+    Failure::silent(Error::Encode(e))
+}
+
+/// Alice after msg1.
+struct AwaitResponse {
+    offer: Offer,
+    form_a: Vec<u8>,
+    /// One exponent per offered group, in offer order.
+    x: Vec<DhPrivateKey>,
+}
+
+/// Bob after msg1, before the application decided.
+struct Offered {
+    request: Request,
+    request_vars: Vec<String>,
+    form_a: Vec<u8>,
+    choice: Choice,
+}
+
+/// Bob after msg2.
+struct AwaitAliceAccept {
+    negotiated: Negotiated,
+    he: Vec<u8>,
+    y: DhPrivateKey,
+    n_a: Vec<u8>,
+    n_b: Vec<u8>,
+    form_a: Vec<u8>,
+    form_b: Vec<u8>,
+    counters: Counters,
+}
+
+/// Alice after msg3.
+struct AwaitBobAccept {
+    negotiated: Negotiated,
+    k: SecretBytes,
+    n_a: Vec<u8>,
+    n_b: Vec<u8>,
+    d: Vec<u8>,
+    form_b: Vec<u8>,
+    /// The secrets hashed into rshashes (D34: Alice matches only these).
+    candidates: Vec<RetainedSecret>,
+    /// C_A after ID_A.
+    c_a: u128,
+    c_b: u128,
+}
+
+/// The XEP-0200 session.
+struct Active {
+    send: Direction,
+    recv: Direction,
+    stanzas: Vec<String>,
+}
+
+/// We sent the terminate: the send keys are gone (D43).
+struct Terminating {
+    recv: Direction,
+    deadline: SystemTime,
+}
+
+enum State {
+    Listening,
+    Offered(Box<Offered>),
+    AwaitResponse(Box<AwaitResponse>),
+    AwaitAliceAccept(Box<AwaitAliceAccept>),
+    AwaitBobAccept(Box<AwaitBobAccept>),
+    Active(Box<Active>),
+    Terminating(Box<Terminating>),
+    Closed,
+}
+
+impl State {
+    fn name(&self) -> &'static str {
+        match self {
+            State::Listening => "listening",
+            State::Offered(_) => "offered",
+            State::AwaitResponse(_) => "awaiting msg2",
+            State::AwaitAliceAccept(_) => "awaiting msg3",
+            State::AwaitBobAccept(_) => "awaiting msg4",
+            State::Active(_) => "active",
+            State::Terminating(_) => "terminating",
+            State::Closed => "closed",
+        }
+    }
+}
+
+/// One ESession with one contact over one thread: the XEP-0116 4-message
+/// negotiation (SIGMA-R with SAS, no public keys) followed by the XEP-0200
+/// encrypted session. Sans-IO: stanzas, time and randomness in; stanzas and
+/// events out.
+///
+/// # Methods
+///
+/// - **Construction:** [`Endpoint::initiate`] (Alice: queues msg1) or
+///   [`Endpoint::responder`] (Bob: waits for msg1).
+/// - **Input:** [`Endpoint::handle_stanza`] for every stanza of this session
+///   (same thread, same contact); [`Endpoint::handle_timeout`] when
+///   [`Endpoint::poll_timeout`] has passed.
+/// - **Commands:** [`Endpoint::accept`] / [`Endpoint::reject`] (Bob, after
+///   [`Output::Requested`]), [`Endpoint::confirm_sas`], [`Endpoint::send`],
+///   [`Endpoint::terminate`].
+/// - **Output:** drain [`Endpoint::poll_output`] after every input or command.
+///
+/// # Errors
+///
+/// Commands return `Err` when they cannot be carried out and leave the state
+/// unchanged. `handle_stanza` returns `Err` only for stanzas it ignored
+/// (another session's, plaintext in an encrypted session); a protocol failure
+/// instead ends the session and is reported as [`Output::Failed`], after the
+/// answer DECISIONS D44 requires.
+pub struct Endpoint<R> {
+    ctx: Ctx<R>,
+    state: State,
+}
+
+impl<R> fmt::Debug for Endpoint<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("peer", &self.ctx.peer)
+            .field("thread", &self.ctx.thread)
+            .field("state", &self.state.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The bare JID (`user@host`) of a full JID.
+pub fn bare(jid: &str) -> &str {
+    jid.split_once('/').map_or(jid, |(b, _)| b)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+impl<R: CryptoRng> Endpoint<R> {
+    /// Alice: starts a negotiation with `peer` (a full or bare JID) and queues
+    /// msg1 (XEP-0116 §4.3, DECISIONS D20): one DH key per offered group, their
+    /// hashes He in dhhashes, a fresh nonce and thread (D45).
+    pub fn initiate(config: Config, rng: R, _now: SystemTime, peer: &str) -> Result<Self, Error> {
+        Self::initiate_pinned(config, rng, peer, TestPins::default())
+    }
+
+    /// [`Endpoint::initiate`] with pinned randomness. For tests and vectors only.
+    #[doc(hidden)]
+    pub fn initiate_pinned(
+        config: Config,
+        rng: R,
+        peer: &str,
+        pins: TestPins,
+    ) -> Result<Self, Error> {
+        config.validate()?;
+        let mut ctx = Ctx {
+            config,
+            rng,
+            pins,
+            peer: peer.to_owned(),
+            thread: String::new(),
+            out: VecDeque::new(),
+            sas_confirmed: false,
+            stored_secret: None,
+        };
+        ctx.thread = match ctx.pins.thread.take() {
+            Some(t) => t,
+            None => {
+                let mut t = [0u8; 16];
+                ctx.rng.fill_bytes(&mut t);
+                hex(&t)
+            }
+        };
+        let groups = ctx.config.modp.clone();
+        let x = groups
+            .iter()
+            .map(|g| ctx.dh_key(*g))
+            .collect::<Result<Vec<_>, _>>()?;
+        let he = x
+            .iter()
+            .map(|k| HashAlg::Sha256.digest(k.public_key()).as_bytes().to_vec())
+            .collect();
+        let c = &ctx.config;
+        let offer = Offer {
+            logging: c.logging.clone(),
+            disclosure: vec![negotiated::DISCLOSURE_NEVER.to_owned()],
+            security: vec![negotiated::SECURITY_E2E.to_owned()],
+            modp: groups.iter().map(|g| g.number()).collect(),
+            crypt_algs: c.crypt_algs.iter().map(|a| a.name().to_owned()).collect(),
+            hash_algs: c.hash_algs.iter().map(|a| a.name().to_owned()).collect(),
+            compress: vec![negotiated::COMPRESS_NONE.to_owned()],
+            stanzas: c.stanzas.clone(),
+            init_pubkey: vec![negotiated::PUBKEY_NONE.to_owned()],
+            resp_pubkey: vec![negotiated::PUBKEY_NONE.to_owned()],
+            ver: vec![negotiated::VERSION.to_owned()],
+            rekey_freq: c.rekey_freq,
+            my_nonce: ctx.nonce(),
+            sas_algs: vec![negotiated::SAS28X5.to_owned()],
+            dh: DhValues::Hashes(he),
+            ..Offer::default()
+        };
+        let request = Negotiation::Request(Request {
+            offer: offer.clone(),
+        });
+        let wire = request.to_wire().map_err(Error::Encode)?;
+        // D16: formA is our own serialization parsed back.
+        let form_a = wire.form_bytes(ctx.norm()).map_err(Error::Encode)?;
+        ctx.send_form(&wire);
+        Ok(Endpoint {
+            ctx,
+            state: State::AwaitResponse(Box::new(AwaitResponse { offer, form_a, x })),
+        })
+    }
+
+    /// Bob: an endpoint waiting for a request (msg1). Create one per incoming
+    /// request (new thread) and feed it the request.
+    pub fn responder(config: Config, rng: R) -> Result<Self, Error> {
+        Self::responder_pinned(config, rng, TestPins::default())
+    }
+
+    /// [`Endpoint::responder`] with pinned randomness. For tests and vectors only.
+    #[doc(hidden)]
+    pub fn responder_pinned(config: Config, rng: R, pins: TestPins) -> Result<Self, Error> {
+        config.validate()?;
+        Ok(Endpoint {
+            ctx: Ctx {
+                config,
+                rng,
+                pins,
+                peer: String::new(),
+                thread: String::new(),
+                out: VecDeque::new(),
+                sas_confirmed: false,
+                stored_secret: None,
+            },
+            state: State::Listening,
+        })
+    }
+}
+
+impl<R> Endpoint<R> {
+    /// The next output, if any. Drain after every call.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.ctx.out.pop_front()
+    }
+
+    /// When [`Endpoint::handle_timeout`] should be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<SystemTime> {
+        match &self.state {
+            State::Terminating(t) => Some(t.deadline),
+            _ => None,
+        }
+    }
+
+    /// The thread of this session (empty for a responder before msg1).
+    pub fn thread(&self) -> &str {
+        &self.ctx.thread
+    }
+
+    /// The full JID stanzas are sent to (empty for a responder before msg1).
+    pub fn peer(&self) -> &str {
+        &self.ctx.peer
+    }
+
+    /// True while encrypted stanzas can be sent.
+    pub fn is_established(&self) -> bool {
+        matches!(self.state, State::Active(_))
+    }
+
+    /// True once the session is over (terminated or failed).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+}
+
+impl<R: CryptoRng> Endpoint<R> {
+    /// Processes a stanza of this session. See the type's documentation for
+    /// what `Err` means.
+    pub fn handle_stanza(
+        &mut self,
+        now: SystemTime,
+        stanza: Stanza,
+        store: &mut dyn RetainedSecretStore,
+    ) -> Result<(), Error> {
+        if !matches!(self.state, State::Listening) {
+            if stanza.thread().as_deref() != Some(self.ctx.thread.as_str()) {
+                return Err(Error::WrongSession);
+            }
+            if stanza
+                .from()
+                .is_some_and(|f| bare(f) != self.ctx.peer_bare())
+            {
+                return Err(Error::WrongSession);
+            }
+        }
+        match &self.state {
+            State::Closed => return Err(Error::InvalidState("the session is closed")),
+            State::Offered(_) => {
+                return Err(Error::InvalidState(
+                    "waiting for the application to accept or reject",
+                ));
+            }
+            State::Active(_) | State::Terminating(_)
+                if stanza.rejection().ok().flatten().is_none()
+                    && !matches!(stanza.encrypted(), Ok(Some(_)) | Err(_)) =>
+            {
+                // D43: plaintext (including plaintext terminates) is ignored.
+                return Err(Error::UnexpectedPlaintext);
+            }
+            _ => {}
+        }
+        if let Some(rejection) = stanza.rejection().ok().flatten() {
+            if matches!(self.state, State::Listening) {
+                return Err(Error::WrongSession);
+            }
+            // D44: receiving any error discards all negotiation state.
+            self.fail(Failure::silent(Error::Rejected {
+                condition: rejection.condition.as_str().to_owned(),
+                fields: rejection.fields,
+            }));
+            return Ok(());
+        }
+        let state = std::mem::replace(&mut self.state, State::Closed);
+        let ctx = &mut self.ctx;
+        let next = match state {
+            State::Listening => on_request(ctx, &stanza),
+            State::AwaitResponse(s) => s.on_response(ctx, now, &stanza, store),
+            State::AwaitAliceAccept(s) => s.on_alice_accept(ctx, now, &stanza, store),
+            State::AwaitBobAccept(s) => s.on_bob_accept(ctx, now, &stanza, store),
+            State::Active(s) => s.on_encrypted(ctx, now, stanza),
+            State::Terminating(s) => s.on_encrypted(ctx, stanza),
+            State::Offered(_) | State::Closed => Err(Failure::silent(Error::Internal("state"))),
+        };
+        match next {
+            Ok(s) => self.state = s,
+            Err(f) => self.fail(f),
+        }
+        Ok(())
+    }
+
+    /// Call when [`Endpoint::poll_timeout`] has passed: after a terminate, the
+    /// receive keys are dropped once [`TERMINATE_ACK_TIMEOUT`] expires (D43).
+    pub fn handle_timeout(&mut self, now: SystemTime) {
+        if let State::Terminating(t) = &self.state
+            && now >= t.deadline
+        {
+            self.state = State::Closed;
+            self.ctx
+                .out
+                .push_back(Output::Terminated(TerminationReason::AckTimedOut));
+        }
+    }
+
+    /// Bob: accepts the request and queues msg2 (XEP-0116 §4.5; DECISIONS D21).
+    pub fn accept(&mut self, _now: SystemTime) -> Result<(), Error> {
+        let State::Offered(_) = self.state else {
+            return Err(Error::InvalidState("no request to accept"));
+        };
+        let State::Offered(offered) = std::mem::replace(&mut self.state, State::Closed) else {
+            return Err(Error::Internal("state"));
+        };
+        match offered.accept(&mut self.ctx) {
+            Ok(s) => {
+                self.state = s;
+                Ok(())
+            }
+            Err(f) => {
+                let e = (*f.error).clone();
+                self.fail(f);
+                Err(e)
+            }
+        }
+    }
+
+    /// Bob: declines the request with an accept=`0` form (D44).
+    pub fn reject(&mut self, _now: SystemTime) -> Result<(), Error> {
+        let State::Offered(_) = self.state else {
+            return Err(Error::InvalidState("no request to reject"));
+        };
+        let wire = Negotiation::Decline.to_wire().map_err(Error::Encode)?;
+        self.ctx.send_form(&wire);
+        self.state = State::Closed;
+        Ok(())
+    }
+
+    /// Records that the user confirmed the SAS. The retained secret of this
+    /// session (stored now or later) is marked as verified.
+    pub fn confirm_sas(&mut self, store: &mut dyn RetainedSecretStore) -> Result<(), Error> {
+        if matches!(
+            self.state,
+            State::Listening | State::Offered(_) | State::AwaitResponse(_)
+        ) {
+            return Err(Error::InvalidState("no SAS yet"));
+        }
+        self.ctx.sas_confirmed = true;
+        if let Some(s) = &self.ctx.stored_secret {
+            let peer = self.ctx.peer_bare().to_owned();
+            store.mark_verified(&peer, s);
+        }
+        Ok(())
+    }
+
+    /// Encrypts `stanza` (its content except thread, error and amp; XEP-0200 §6,
+    /// DECISIONS D38) and queues it. The thread is set to the session's, and
+    /// `to` to the peer if absent.
+    pub fn send(&mut self, _now: SystemTime, mut stanza: Stanza) -> Result<(), Error> {
+        let State::Active(active) = &mut self.state else {
+            return Err(Error::InvalidState("the session is not established"));
+        };
+        let kind = stanza.kind().as_str();
+        if !active.stanzas.iter().any(|s| s == kind) {
+            return Err(Error::StanzaKindNotNegotiated(kind));
+        }
+        if stanza.to().is_none() {
+            stanza.set_attr("to", &self.ctx.peer);
+        }
+        stanza.set_thread(&self.ctx.thread);
+        active.send.seal(&mut stanza)?;
+        self.ctx.out.push_back(Output::Send(stanza));
+        Ok(())
+    }
+
+    /// Terminates the session (XEP-0116 §5; DECISIONS D43): queues the
+    /// encrypted terminate form, destroys the send keys at once and keeps the
+    /// receive keys until the acknowledgement or [`TERMINATE_ACK_TIMEOUT`].
+    pub fn terminate(&mut self, now: SystemTime) -> Result<(), Error> {
+        let State::Active(_) = self.state else {
+            return Err(Error::InvalidState("the session is not established"));
+        };
+        let State::Active(mut active) = std::mem::replace(&mut self.state, State::Closed) else {
+            return Err(Error::Internal("state"));
+        };
+        let stanza = seal_form(&self.ctx, &mut active.send, &Negotiation::Terminate)?;
+        self.ctx.out.push_back(Output::Send(stanza));
+        let Active { recv, .. } = *active; // the send keys drop (and zeroize) here
+        self.state = State::Terminating(Box::new(Terminating {
+            recv,
+            deadline: now + TERMINATE_ACK_TIMEOUT,
+        }));
+        Ok(())
+    }
+
+    fn fail(&mut self, f: Failure) {
+        if let Some(rejection) = f.reply {
+            let mut s = self.ctx.message();
+            s.set_attr("type", "error");
+            s.push(rejection.to_element(esession_wire::NS_CLIENT));
+            self.ctx.out.push_back(Output::Send(s));
+        }
+        self.state = State::Closed;
+        self.ctx.out.push_back(Output::Failed(*f.error));
+    }
+}
+
+/// An encrypted message carrying a negotiation form (terminate, D43).
+fn seal_form<R>(ctx: &Ctx<R>, send: &mut Direction, form: &Negotiation) -> Result<Stanza, Error> {
+    let wire = form.to_wire().map_err(Error::Encode)?;
+    let mut s = Stanza::message(&ctx.peer, &ctx.thread);
+    s.push_negotiation(&wire);
+    send.seal(&mut s)?;
+    Ok(s)
+}
+
+/// Bob receives msg1 (XEP-0116 §4.4; DECISIONS D5, D7, D20, D44).
+fn on_request<R: CryptoRng>(ctx: &mut Ctx<R>, stanza: &Stanza) -> Result<State, Failure> {
+    ctx.peer = stanza.from().unwrap_or_default().to_owned();
+    ctx.thread = stanza.thread().unwrap_or_default();
+    if ctx.peer.is_empty() || ctx.thread.is_empty() {
+        return Err(Failure::silent(PeerMisbehaved::UnexpectedMessage(
+            "a request without from or thread",
+        )));
+    }
+    let received = match stanza.negotiation() {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return Err(Failure::silent(PeerMisbehaved::UnexpectedMessage(
+                "not an ESession request",
+            )));
+        }
+        Err(esession_wire::Error::UnknownFormType(_)) => {
+            return Err(Failure::answer(
+                PeerMisbehaved::UnknownFormType,
+                Condition::ServiceUnavailable,
+                &[],
+            ));
+        }
+        Err(e) => {
+            return Err(Failure::not_acceptable(
+                PeerMisbehaved::malformed(&e),
+                e.field(),
+            ));
+        }
+    };
+    let Negotiation::Request(request) = received.message else {
+        return Err(Failure::silent(PeerMisbehaved::UnexpectedMessage(
+            "expected a request",
+        )));
+    };
+    if let DhValues::Keys(_) = request.offer.dh {
+        return Err(Failure::answer(
+            PeerMisbehaved::ThreeMessageRequested,
+            Condition::FeatureNotImplemented,
+            &["dhkeys"],
+        ));
+    }
+    let form_a = received
+        .form
+        .form_bytes(ctx.norm())
+        .map_err(|e| Failure::not_acceptable(PeerMisbehaved::malformed(&e), e.field()))?;
+    let request_vars = received.form.vars().map_err(encode)?;
+    let choice = match negotiated::choose(&ctx.config, &request.offer) {
+        Ok(c) => c,
+        Err(fields) => {
+            let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            return Err(Failure::answer(
+                Error::NoAcceptableOption(fields.clone()),
+                Condition::NotAcceptable,
+                &refs,
+            ));
+        }
+    };
+    ctx.out.push_back(Output::Requested(Requested {
+        peer: ctx.peer.clone(),
+        thread: ctx.thread.clone(),
+        negotiated: choice.negotiated.clone(),
+    }));
+    Ok(State::Offered(Box::new(Offered {
+        request,
+        request_vars,
+        form_a,
+        choice,
+    })))
+}
+
+impl Offered {
+    /// Bob sends msg2 (XEP-0116 §4.5.1-§4.5.2; DECISIONS D12, D21).
+    fn accept<R: CryptoRng>(self, ctx: &mut Ctx<R>) -> Result<State, Failure> {
+        let Offered {
+            request,
+            request_vars,
+            form_a,
+            choice,
+        } = self;
+        let offer = request.offer;
+        let DhValues::Hashes(hashes) = &offer.dh else {
+            return Err(Failure::silent(Error::Internal("request without dhhashes")));
+        };
+        let he = hashes
+            .get(choice.modp_index)
+            .cloned()
+            .ok_or(Error::Internal("dhhashes index"))?;
+        let n = choice.negotiated.clone();
+        let y = ctx.dh_key(n.modp)?;
+        let n_b = ctx.nonce();
+        let counters = match ctx.pins.c_a.take() {
+            Some(c) => Counters::from_c_a(c),
+            None => Counters::random(ctx.config.profile, &mut ctx.rng),
+        };
+        let pk = |present: bool| present.then(|| negotiated::PUBKEY_NONE.to_owned());
+        let mut response = Response {
+            accept: Some(true),
+            logging_var: choice.logging_var,
+            logging: Some(n.logging.clone()),
+            disclosure: Some(choice.disclosure.clone()),
+            security: Some(choice.security.clone()),
+            modp: n.modp.number(),
+            crypt_alg: n.cipher.name().to_owned(),
+            hash_alg: n.hash.name().to_owned(),
+            sign_alg: None,
+            compress: Some(negotiated::COMPRESS_NONE.to_owned()),
+            stanzas: n.stanzas.clone(),
+            init_pubkey: pk(choice.has_init_pubkey),
+            resp_pubkey: pk(choice.has_resp_pubkey),
+            ver: Some(negotiated::VERSION.to_owned()),
+            rekey_freq: Some(n.rekey_freq),
+            sas_alg: Some(negotiated::SAS28X5.to_owned()),
+            my_nonce: n_b.clone(),
+            dhkey: y.public_key().to_vec(),
+            nonce: offer.my_nonce.clone(),
+            counter: counters.c_a,
+            identity: None,
+            mac: None,
+            order: Vec::new(),
+        };
+        // D21: one field per msg1 field, in msg1 order.
+        response.order = response.order_after(&request_vars);
+        let wire = Negotiation::Response(response).to_wire().map_err(encode)?;
+        // D16: formB is our own serialization parsed back.
+        let form_b = wire.form_bytes(ctx.norm()).map_err(encode)?;
+        ctx.send_form(&wire);
+        Ok(State::AwaitAliceAccept(Box::new(AwaitAliceAccept {
+            negotiated: n,
+            he,
+            y,
+            n_a: offer.my_nonce,
+            n_b,
+            form_a,
+            form_b,
+            counters,
+        })))
+    }
+}
+
+impl AwaitResponse {
+    /// Alice receives msg2 and sends msg3 (XEP-0116 §4.6; DECISIONS D26, D33,
+    /// and the worked example's steps 1-10).
+    fn on_response<R: CryptoRng>(
+        self,
+        ctx: &mut Ctx<R>,
+        now: SystemTime,
+        stanza: &Stanza,
+        store: &mut dyn RetainedSecretStore,
+    ) -> Result<State, Failure> {
+        let received = match stanza.negotiation() {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return Err(Failure::silent(PeerMisbehaved::UnexpectedMessage(
+                    "expected msg2",
+                )));
+            }
+            Err(e) => {
+                return Err(Failure::not_acceptable(
+                    PeerMisbehaved::malformed(&e),
+                    e.field(),
+                ));
+            }
+        };
+        let response = match received.message {
+            Negotiation::Response(r) => r,
+            Negotiation::Decline => {
+                ctx.out
+                    .push_back(Output::Terminated(TerminationReason::Declined));
+                return Ok(State::Closed);
+            }
+            _ => {
+                return Err(Failure::silent(PeerMisbehaved::UnexpectedMessage(
+                    "expected msg2",
+                )));
+            }
+        };
+        let AwaitResponse { offer, form_a, x } = self;
+        let n = negotiated::check_response(&ctx.config, &offer, &response).map_err(|field| {
+            Failure::not_acceptable(
+                PeerMisbehaved::ChoiceNotOffered(field.clone()),
+                Some(&field),
+            )
+        })?;
+        // XEP-0116 §4.6.1: the echoed nonce.
+        if response.nonce != offer.my_nonce {
+            return Err(Failure::not_acceptable(
+                PeerMisbehaved::NonceMismatch,
+                Some("nonce"),
+            ));
+        }
+        let Some(x) = x.into_iter().find(|k| k.group() == n.modp) else {
+            return Err(Failure::silent(Error::Internal(
+                "no key for the chosen group",
+            )));
+        };
+        // D7: 1 < d < p-1, checked inside shared_secret.
+        let shared = x.shared_secret(&response.dhkey).map_err(|_| {
+            Failure::not_acceptable(PeerMisbehaved::InvalidPublicValue, Some("dhkeys"))
+        })?;
+        // D45: from now on, address the full JID msg2 came from.
+        if let Some(from) = stanza.from() {
+            ctx.peer = from.to_owned();
+        }
+        let form_b = received
+            .form
+            .form_bytes(ctx.norm())
+            .map_err(|e| Failure::not_acceptable(PeerMisbehaved::malformed(&e), e.field()))?;
+        let hash = n.hash;
+        // Steps 1-4: K and the provisional initiator keys (D8-D11).
+        let k = keys::k_dh(hash, shared.as_bytes());
+        let provisional = DirectionKeys::derive(
+            hash,
+            n.cipher,
+            ctx.config.profile,
+            k.as_bytes(),
+            Role::Initiator,
+        )
+        .map_err(Error::from)?;
+        // Step 5: rshashes (D33).
+        let candidates = store.secrets(ctx.peer_bare(), now);
+        let rshashes = match ctx.pins.rshash_randoms.take() {
+            Some(randoms) => candidates
+                .iter()
+                .map(|c| {
+                    secrets::rshash(hash, &offer.my_nonce, c.secret.as_bytes())
+                        .as_bytes()
+                        .to_vec()
+                })
+                .chain(randoms)
+                .collect(),
+            None => {
+                let refs: Vec<&[u8]> = candidates.iter().map(|c| c.secret.as_bytes()).collect();
+                secrets::rshashes(hash, &offer.my_nonce, &refs, &mut ctx.rng)
+            }
+        };
+        let counters = Counters::from_c_a(response.counter);
+        // Step 6: formA2, from our own msg3 serialized and parsed back (D16); the
+        // identity and mac fields are excluded from it, so placeholders do.
+        let mut accept = AliceAccept {
+            accept: true,
+            nonce: response.my_nonce.clone(),
+            dhkey: Some(x.public_key().to_vec()),
+            rshashes,
+            identity: vec![0],
+            mac: vec![0],
+        };
+        let form_a2 = Negotiation::AliceAccept(accept.clone())
+            .to_wire()
+            .and_then(|w| w.form_bytes(ctx.norm()))
+            .map_err(encode)?;
+        // Step 7: macA.
+        let mac_a = identity::mac_a(
+            hash,
+            provisional.ks().as_bytes(),
+            &MacAInput {
+                n_a: &offer.my_nonce,
+                n_b: &response.my_nonce,
+                e: x.public_key(),
+                pub_key_a: b"",
+                form_a: &form_a,
+                form_a2: &form_a2,
+            },
+        );
+        // Steps 8-9: ID_A and M_A; C_A advances by the blocks consumed (D13).
+        let sealed = provisional
+            .seal_identity(counters.c_a, mac_a.as_bytes())
+            .map_err(Error::from)?;
+        let c_a = counters::advance(counters.c_a, sealed.blocks);
+        // Step 10: the SAS.
+        let sas = sas::sas(hash, &sealed.m, &form_b);
+        accept.identity = sealed.id;
+        accept.mac = sealed.m;
+        let wire = Negotiation::AliceAccept(accept).to_wire().map_err(encode)?;
+        if wire.form_bytes(ctx.norm()).map_err(encode)? != form_a2 {
+            return Err(Failure::silent(Error::Internal("formA2 changed")));
+        }
+        ctx.send_form(&wire);
+        ctx.out.push_back(Output::SasReady { sas });
+        Ok(State::AwaitBobAccept(Box::new(AwaitBobAccept {
+            negotiated: n,
+            k,
+            n_a: offer.my_nonce,
+            n_b: response.my_nonce,
+            d: response.dhkey,
+            form_b,
+            candidates,
+            c_a,
+            c_b: counters.c_b,
+        })))
+    }
+}
+
+impl AwaitAliceAccept {
+    /// Bob receives msg3 and sends msg4 (XEP-0116 §4.7; DECISIONS D7, D26,
+    /// D34-D37, and the worked example's check order).
+    fn on_alice_accept<R: CryptoRng>(
+        self,
+        ctx: &mut Ctx<R>,
+        now: SystemTime,
+        stanza: &Stanza,
+        store: &mut dyn RetainedSecretStore,
+    ) -> Result<State, Failure> {
+        let received = match stanza.negotiation() {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return Err(Failure::silent(PeerMisbehaved::UnexpectedMessage(
+                    "expected msg3",
+                )));
+            }
+            Err(e) => return Err(Failure::fni(PeerMisbehaved::malformed(&e))),
+        };
+        let msg3 = match received.message {
+            Negotiation::AliceAccept(a) => a,
+            Negotiation::Decline => {
+                ctx.out
+                    .push_back(Output::Terminated(TerminationReason::Declined));
+                return Ok(State::Closed);
+            }
+            _ => {
+                return Err(Failure::fni(PeerMisbehaved::UnexpectedMessage(
+                    "expected msg3",
+                )));
+            }
+        };
+        if !msg3.accept {
+            ctx.out
+                .push_back(Output::Terminated(TerminationReason::Declined));
+            return Ok(State::Closed);
+        }
+        let s = self;
+        let n = &s.negotiated;
+        let hash = n.hash;
+        if msg3.nonce != s.n_b {
+            return Err(Failure::fni(PeerMisbehaved::NonceMismatch));
+        }
+        let e = msg3
+            .dhkey
+            .as_deref()
+            .ok_or_else(|| Failure::fni(PeerMisbehaved::MissingField("dhkeys")))?;
+        // D7: SHA256(e) == He, then 1 < e < p-1 (inside shared_secret).
+        let he = HashAlg::Sha256.digest(e);
+        if !esession_crypto::secret::ct_eq(he.as_bytes(), &s.he) {
+            return Err(Failure::fni(PeerMisbehaved::DhHashMismatch));
+        }
+        let shared =
+            s.y.shared_secret(e)
+                .map_err(|_| Failure::fni(PeerMisbehaved::InvalidPublicValue))?;
+        let k = keys::k_dh(hash, shared.as_bytes());
+        let provisional = DirectionKeys::derive(
+            hash,
+            n.cipher,
+            ctx.config.profile,
+            k.as_bytes(),
+            Role::Initiator,
+        )
+        .map_err(Error::from)?;
+        // M_A before deciphering ID_A.
+        let opened = provisional
+            .open_identity(s.counters.c_a, &msg3.identity, &msg3.mac)
+            .map_err(|e| Failure::fni(Error::from(e)))?;
+        let c_a = counters::advance(s.counters.c_a, opened.blocks);
+        let form_a2 = received
+            .form
+            .form_bytes(ctx.norm())
+            .map_err(|e| Failure::fni(PeerMisbehaved::malformed(&e)))?;
+        let mac_a = identity::mac_a(
+            hash,
+            provisional.ks().as_bytes(),
+            &MacAInput {
+                n_a: &s.n_a,
+                n_b: &s.n_b,
+                e,
+                pub_key_a: b"",
+                form_a: &s.form_a,
+                form_a2: &form_a2,
+            },
+        );
+        identity::check_mac_identity(opened.plaintext.as_bytes(), mac_a.as_bytes())
+            .map_err(|e| Failure::fni(Error::from(e)))?;
+        let sas = sas::sas(hash, &msg3.mac, &s.form_b);
+        ctx.out.push_back(Output::SasReady { sas });
+
+        // D34: the SRS, first among this contact's secrets, then the others'.
+        let peer = ctx.peer_bare().to_owned();
+        let rshashes: Vec<&[u8]> = msg3.rshashes.iter().map(Vec::as_slice).collect();
+        let own = store.secrets(&peer, now);
+        let own_refs: Vec<&[u8]> = own.iter().map(|r| r.secret.as_bytes()).collect();
+        let mut srs: Option<(String, RetainedSecret)> =
+            secrets::find_srs_bob(hash, &s.n_a, &rshashes, &own_refs)
+                .and_then(|i| own.get(i).cloned())
+                .map(|r| (peer.clone(), r));
+        if srs.is_none() && ctx.config.extended_srs_search {
+            let others = store.other_secrets(&peer, now);
+            let refs: Vec<&[u8]> = others.iter().map(|(_, r)| r.secret.as_bytes()).collect();
+            srs = secrets::find_srs_bob(hash, &s.n_a, &rshashes, &refs)
+                .and_then(|i| others.get(i).cloned());
+        }
+        let srs_bytes = srs.as_ref().map(|(_, r)| r.secret.as_bytes());
+        // D35, D36: K_final = HASH(K ‖ SRS ‖ OSS).
+        let oss = ctx.oss();
+        let k_final = secrets::k_final(
+            hash,
+            k.as_bytes(),
+            srs_bytes,
+            oss.as_ref().map(SecretBytes::as_bytes),
+        );
+        let session = SessionKeys::derive(hash, n.cipher, ctx.config.profile, k_final.as_bytes())
+            .map_err(Error::from)?;
+        let srshash = match (srs_bytes, ctx.pins.srshash_random.take()) {
+            (None, Some(pinned)) => pinned,
+            _ => secrets::srshash_or_random(hash, srs_bytes, &mut ctx.rng),
+        };
+        // formB2 from our own msg4 parsed back; identity and mac are excluded.
+        let mut msg4 = BobAccept {
+            nonce: s.n_a.clone(),
+            srshash,
+            identity: vec![0],
+            mac: vec![0],
+        };
+        let form_b2 = Negotiation::BobAccept(msg4.clone())
+            .to_wire()
+            .and_then(|w| w.form_bytes(ctx.norm()))
+            .map_err(encode)?;
+        let bob = session.responder();
+        let mac_b = identity::mac_b(
+            hash,
+            bob.ks().as_bytes(),
+            &MacBInput {
+                n_a: &s.n_a,
+                n_b: &s.n_b,
+                d: s.y.public_key(),
+                pub_key_b: b"",
+                form_b: &s.form_b,
+                form_b2: Some(&form_b2),
+            },
+        );
+        let sealed = bob
+            .seal_identity(s.counters.c_b, mac_b.as_bytes())
+            .map_err(Error::from)?;
+        let c_b = counters::advance(s.counters.c_b, sealed.blocks);
+        msg4.identity = sealed.id;
+        msg4.mac = sealed.m;
+        let wire = Negotiation::BobAccept(msg4).to_wire().map_err(encode)?;
+        if wire.form_bytes(ctx.norm()).map_err(encode)? != form_b2 {
+            return Err(Failure::silent(Error::Internal("formB2 changed")));
+        }
+        ctx.send_form(&wire);
+        // D37: Bob stores the new retained secret after sending msg4.
+        let chain_verified = srs.as_ref().is_some_and(|(_, r)| r.verified);
+        let new_rs = secrets::new_retained_secret(hash, k_final.as_bytes());
+        store.store(
+            &peer,
+            srs.as_ref().map(|(p, r)| (p.as_str(), &r.secret)),
+            RetainedSecret {
+                secret: new_rs.clone(),
+                stored_at: now,
+                verified: chain_verified || ctx.sas_confirmed,
+            },
+        );
+        ctx.stored_secret = Some(new_rs);
+        ctx.out.push_back(Output::Established(Established {
+            negotiated: s.negotiated.clone(),
+            retained_secret_used: srs.is_some(),
+            chain_verified,
+        }));
+        Ok(State::Active(Box::new(Active {
+            send: Direction::new(session.responder().clone(), c_b),
+            recv: Direction::new(session.initiator().clone(), c_a),
+            stanzas: s.negotiated.stanzas.clone(),
+        })))
+    }
+}
+
+impl AwaitBobAccept {
+    /// Alice receives msg4 (XEP-0116 §4.8; DECISIONS D26, D34-D37).
+    fn on_bob_accept<R: CryptoRng>(
+        self,
+        ctx: &mut Ctx<R>,
+        now: SystemTime,
+        stanza: &Stanza,
+        store: &mut dyn RetainedSecretStore,
+    ) -> Result<State, Failure> {
+        let received = match stanza.negotiation() {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return Err(Failure::silent(PeerMisbehaved::UnexpectedMessage(
+                    "expected msg4",
+                )));
+            }
+            Err(esession_wire::Error::MissingField(f)) if f == "srshash" => {
+                return Err(Failure::fni(PeerMisbehaved::MissingField("srshash")));
+            }
+            Err(e) => return Err(Failure::fni(PeerMisbehaved::malformed(&e))),
+        };
+        let Negotiation::BobAccept(msg4) = received.message else {
+            return Err(Failure::fni(PeerMisbehaved::UnexpectedMessage(
+                "expected msg4",
+            )));
+        };
+        let s = self;
+        let hash = s.negotiated.hash;
+        if msg4.nonce != s.n_a {
+            return Err(Failure::fni(PeerMisbehaved::NonceMismatch));
+        }
+        // D34: match srshash only against the secrets hashed into rshashes.
+        let refs: Vec<&[u8]> = s.candidates.iter().map(|c| c.secret.as_bytes()).collect();
+        let srs =
+            secrets::find_srs_alice(hash, &msg4.srshash, &refs).and_then(|i| s.candidates.get(i));
+        let oss = ctx.oss();
+        let k_final = secrets::k_final(
+            hash,
+            s.k.as_bytes(),
+            srs.map(|r| r.secret.as_bytes()),
+            oss.as_ref().map(SecretBytes::as_bytes),
+        );
+        let session = SessionKeys::derive(
+            hash,
+            s.negotiated.cipher,
+            ctx.config.profile,
+            k_final.as_bytes(),
+        )
+        .map_err(Error::from)?;
+        let bob = session.responder();
+        let opened = bob
+            .open_identity(s.c_b, &msg4.identity, &msg4.mac)
+            .map_err(|e| Failure::fni(Error::from(e)))?;
+        let c_b = counters::advance(s.c_b, opened.blocks);
+        let form_b2 = received
+            .form
+            .form_bytes(ctx.norm())
+            .map_err(|e| Failure::fni(PeerMisbehaved::malformed(&e)))?;
+        let mac_b = identity::mac_b(
+            hash,
+            bob.ks().as_bytes(),
+            &MacBInput {
+                n_a: &s.n_a,
+                n_b: &s.n_b,
+                d: &s.d,
+                pub_key_b: b"",
+                form_b: &s.form_b,
+                form_b2: Some(&form_b2),
+            },
+        );
+        identity::check_mac_identity(opened.plaintext.as_bytes(), mac_b.as_bytes())
+            .map_err(|e| Failure::fni(Error::from(e)))?;
+        // D37: Alice commits the new retained secret only now, after verifying.
+        let peer = ctx.peer_bare().to_owned();
+        let chain_verified = srs.is_some_and(|r| r.verified);
+        let new_rs = secrets::new_retained_secret(hash, k_final.as_bytes());
+        store.store(
+            &peer,
+            srs.map(|r| (peer.as_str(), &r.secret)),
+            RetainedSecret {
+                secret: new_rs.clone(),
+                stored_at: now,
+                verified: chain_verified || ctx.sas_confirmed,
+            },
+        );
+        ctx.stored_secret = Some(new_rs);
+        ctx.out.push_back(Output::Established(Established {
+            negotiated: s.negotiated.clone(),
+            retained_secret_used: srs.is_some(),
+            chain_verified,
+        }));
+        Ok(State::Active(Box::new(Active {
+            send: Direction::new(session.initiator().clone(), s.c_a),
+            recv: Direction::new(session.responder().clone(), c_b),
+            stanzas: s.negotiated.stanzas.clone(),
+        })))
+    }
+}
+
+/// What a verified, decrypted stanza turned out to be.
+enum Decrypted {
+    Terminate,
+    TerminateAck,
+    Content(Stanza),
+}
+
+fn open(
+    recv: &mut Direction,
+    stanzas: Option<&[String]>,
+    mut stanza: Stanza,
+) -> Result<Decrypted, Failure> {
+    let failure = |e: Error| Failure::not_acceptable(e, None);
+    recv.open(&mut stanza).map_err(failure)?;
+    // The kind check comes after the MAC, so a forged kind is a MAC failure.
+    if let Some(kinds) = stanzas {
+        let kind = stanza.kind();
+        if !kinds.iter().any(|k| k == kind.as_str()) {
+            return Err(failure(PeerMisbehaved::StanzaKindNotNegotiated.into()));
+        }
+    }
+    if stanza.kind() == StanzaKind::Message {
+        match stanza.negotiation() {
+            Ok(Some(r)) => match r.message {
+                Negotiation::Terminate => return Ok(Decrypted::Terminate),
+                Negotiation::TerminateAck => return Ok(Decrypted::TerminateAck),
+                _ => {
+                    return Err(failure(
+                        PeerMisbehaved::UnexpectedMessage("negotiation form inside an ESession")
+                            .into(),
+                    ));
+                }
+            },
+            Ok(None) => {}
+            Err(_) => {
+                return Err(failure(PeerMisbehaved::BadContent.into()));
+            }
+        }
+    }
+    Ok(Decrypted::Content(stanza))
+}
+
+impl Active {
+    /// An XEP-0200 stanza from the peer (XEP-0200 §6; DECISIONS D40, D43).
+    fn on_encrypted<R: CryptoRng>(
+        mut self,
+        ctx: &mut Ctx<R>,
+        _now: SystemTime,
+        stanza: Stanza,
+    ) -> Result<State, Failure> {
+        match open(&mut self.recv, Some(&self.stanzas), stanza)? {
+            Decrypted::Content(s) => {
+                ctx.out.push_back(Output::Received(s));
+                Ok(State::Active(Box::new(self)))
+            }
+            Decrypted::Terminate => {
+                // D43: acknowledge, encrypted, then drop every key.
+                let ack = seal_form(ctx, &mut self.send, &Negotiation::TerminateAck)?;
+                ctx.out.push_back(Output::Send(ack));
+                ctx.out
+                    .push_back(Output::Terminated(TerminationReason::ByPeer));
+                Ok(State::Closed)
+            }
+            Decrypted::TerminateAck => Err(Failure::not_acceptable(
+                PeerMisbehaved::UnexpectedMessage("acknowledgement without a terminate"),
+                None,
+            )),
+        }
+    }
+}
+
+impl Terminating {
+    /// Stanzas after our terminate: the acknowledgement, or late content.
+    fn on_encrypted<R: CryptoRng>(
+        mut self,
+        ctx: &mut Ctx<R>,
+        stanza: Stanza,
+    ) -> Result<State, Failure> {
+        match open(&mut self.recv, None, stanza).map_err(|f| Failure::silent(*f.error))? {
+            Decrypted::Content(s) => {
+                ctx.out.push_back(Output::Received(s));
+                Ok(State::Terminating(Box::new(self)))
+            }
+            Decrypted::TerminateAck | Decrypted::Terminate => {
+                ctx.out
+                    .push_back(Output::Terminated(TerminationReason::Acknowledged));
+                Ok(State::Closed)
+            }
+        }
+    }
+}
+
+impl<R> Ctx<R> {
+    /// The other shared secret for this contact (D36).
+    fn oss(&self) -> Option<SecretBytes> {
+        self.config
+            .shared_password
+            .as_ref()
+            .and_then(|p| p.oss())
+            .map(SecretBytes::from_slice)
+    }
+}

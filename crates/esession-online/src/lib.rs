@@ -1,0 +1,115 @@
+//! # esession-online
+//!
+//! Sans-IO XMPP Encrypted Sessions between two online clients: the XEP-0116
+//! 4-message negotiation (SIGMA-R with a short authentication string) carried
+//! in XEP-0155 stanza session forms, followed by the XEP-0200 encrypted
+//! session. Every byte follows `DECISIONS.md` (D1-D45).
+//!
+//! Stanzas, time and randomness go in; stanzas and events come out. Nothing
+//! here does I/O, reads a clock or keeps global state.
+//!
+//! ```text
+//!          application                               application
+//!      initiate │    ▲ poll_output                 accept │    ▲ poll_output
+//!               ▼    │                                    ▼    │
+//!       ┌──────────────────┐   msg1 (dhhashes)   ┌──────────────────┐
+//!       │ Endpoint (Alice) │ ──────────────────▶ │ Endpoint (Bob)   │ Requested
+//!       │                  │ ◀────────────────── │                  │
+//!       │   SasReady       │   msg2 (d, C_A)     │                  │
+//!       │                  │ ──────────────────▶ │  SasReady        │
+//!       │                  │   msg3 (e, ID_A)    │  Established     │
+//!       │   Established    │ ◀────────────────── │                  │
+//!       │                  │   msg4 (ID_B)       │                  │
+//!       │  send ─▶ <c/> ───┼─────────────────────┼──▶ Received      │
+//!       └──────────────────┘   XEP-0200          └──────────────────┘
+//!            │ esession-wire: forms, normalized bytes, <c/>
+//!            │ esession-sigma: K, keys, macA/macB, ID, M, SAS, SRS, K_final
+//!            ▼ esession-crypto: DH, CTR, HMAC
+//! ```
+//!
+//! Data flows one way: [`Endpoint::handle_stanza`] parses a stanza with
+//! `esession-wire` (keeping the received tree for formA/formB/formA2/formB2,
+//! D16), checks it, derives keys with `esession-sigma`, and queues
+//! [`Output`]s; the application sends every [`Output::Send`] and shows the
+//! events. Retained secrets live behind [`RetainedSecretStore`].
+//!
+//! ## Example: a whole session in memory
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use esession_online::{Config, Endpoint, MemoryStore, Output};
+//! use esession_wire::{Element, Stanza, StanzaKind};
+//! # use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+//! let now = SystemTime::UNIX_EPOCH;
+//! let (mut alice_store, mut bob_store) = (MemoryStore::new(), MemoryStore::new());
+//! let mut alice = Endpoint::initiate(Config::default(), ChaCha20Rng::seed_from_u64(1), now,
+//!                                    "bob@example.com")?;
+//! let mut bob = Endpoint::responder(Config::default(), ChaCha20Rng::seed_from_u64(2))?;
+//!
+//! // A tiny router: deliver every Send to the other side, stamped with `from`.
+//! fn sent<R>(e: &mut Endpoint<R>, from: &str) -> Vec<Stanza> {
+//!     let mut v = Vec::new();
+//!     while let Some(o) = e.poll_output() {
+//!         if let Output::Send(mut s) = o { s.set_attr("from", from); v.push(s); }
+//!     }
+//!     v
+//! }
+//! for s in sent(&mut alice, "alice@example.org/pda") { bob.handle_stanza(now, s, &mut bob_store)?; }
+//! bob.accept(now)?;                                                     // after Output::Requested
+//! for s in sent(&mut bob, "bob@example.com/laptop") { alice.handle_stanza(now, s, &mut alice_store)?; }
+//! for s in sent(&mut alice, "alice@example.org/pda") { bob.handle_stanza(now, s, &mut bob_store)?; }
+//! for s in sent(&mut bob, "bob@example.com/laptop") { alice.handle_stanza(now, s, &mut alice_store)?; }
+//! assert!(alice.is_established() && bob.is_established());
+//!
+//! let mut hello = Stanza::new(StanzaKind::Message);
+//! hello.push(Element::new("body", "jabber:client").with_text("Hello Bob"));
+//! alice.send(now, hello)?;
+//! for s in sent(&mut alice, "alice@example.org/pda") { bob.handle_stanza(now, s, &mut bob_store)?; }
+//! let received = std::iter::from_fn(|| bob.poll_output())
+//!     .find_map(|o| match o { Output::Received(s) => Some(s), _ => None });
+//! assert!(received.unwrap().to_xml().contains("<body>Hello Bob</body>"));
+//! # Ok::<(), esession_online::Error>(())
+//! ```
+//!
+//! ## What this version covers
+//!
+//! The 4-message negotiation without public keys (init_pubkey and resp_pubkey
+//! `none`) in the xep profile, in both roles; retained secrets and a shared
+//! password; XEP-0200 message encryption with counters and MACs; encrypted
+//! termination. Not yet: the 3-message exchange, public keys, re-keying, old
+//! MAC keys, zlib, the gajim profile, object encryption.
+//!
+//! ## Security
+//!
+//! - Every MAC is checked in constant time before anything is deciphered; a
+//!   tampered, replayed or reordered stanza ends the session
+//!   ([`PeerMisbehaved::BadStanzaMac`]) and nothing of it reaches the
+//!   application.
+//! - Keys and secrets are `esession-crypto` types that zeroize on drop and are
+//!   redacted in `Debug`; the terminator drops its send keys at once (D43).
+//! - Alice commits a new retained secret only after Bob's identity verified (D37).
+#![forbid(unsafe_code)]
+
+mod config;
+mod endpoint;
+mod error;
+mod negotiated;
+mod store;
+mod traffic;
+
+pub use config::{Config, LOGGING_OPTIONS, SharedPassword};
+#[doc(hidden)]
+pub use endpoint::TestPins;
+pub use endpoint::{
+    Endpoint, Established, Output, Requested, TERMINATE_ACK_TIMEOUT, TerminationReason, bare,
+};
+pub use error::{Error, PeerMisbehaved};
+pub use negotiated::Negotiated;
+pub use store::{
+    MAX_SECRETS_PER_PEER, MemoryStore, RetainedSecret, RetainedSecretStore, SECRET_LIFETIME,
+};
+
+/// The profile type of [`Config::profile`], re-exported from `esession-sigma`.
+pub use esession_sigma::Profile;
+/// The SAS type of [`Output::SasReady`], re-exported from `esession-sigma`.
+pub use esession_sigma::sas::Sas;

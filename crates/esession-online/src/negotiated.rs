@@ -1,0 +1,278 @@
+//! Bob's choices (DECISIONS D5, D21) and Alice's checks of them (D26).
+
+use esession_crypto::cipher::CipherAlg;
+use esession_crypto::dh::ModpGroup;
+use esession_crypto::hash::HashAlg;
+use esession_wire::{LoggingVar, Offer, Response};
+
+use crate::Config;
+
+/// The only protocol version (D25).
+pub(crate) const VERSION: &str = "1.0";
+/// The only SAS algorithm (XEP-0116 §9).
+pub(crate) const SAS28X5: &str = "sas28x5";
+/// The only compression (D38).
+pub(crate) const COMPRESS_NONE: &str = "none";
+/// The only public-key mode of this version.
+pub(crate) const PUBKEY_NONE: &str = "none";
+/// What Bob accepts for disclosure.
+pub(crate) const DISCLOSURE_NEVER: &str = "never";
+/// What Bob accepts for security.
+pub(crate) const SECURITY_E2E: &str = "e2e";
+
+/// The options both sides agreed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Negotiated {
+    /// The MODP group.
+    pub modp: ModpGroup,
+    /// The cipher.
+    pub cipher: CipherAlg,
+    /// The hash.
+    pub hash: HashAlg,
+    /// The logging value as sent (`may`/`mustnot`, or `false`/`true` under `otr`).
+    pub logging: String,
+    /// The stanza kinds that are encrypted.
+    pub stanzas: Vec<String>,
+    /// rekey_freq (D42).
+    pub rekey_freq: u32,
+}
+
+/// Bob's full choice: what goes into msg2 besides his nonce, d and C_A.
+#[derive(Debug, Clone)]
+pub(crate) struct Choice {
+    pub(crate) negotiated: Negotiated,
+    /// Index of the chosen group in Alice's modp list (for its He).
+    pub(crate) modp_index: usize,
+    pub(crate) logging_var: LoggingVar,
+    pub(crate) disclosure: String,
+    pub(crate) security: String,
+    pub(crate) has_init_pubkey: bool,
+    pub(crate) has_resp_pubkey: bool,
+}
+
+/// `otr` is the older spelling: `false` means logging may happen (D20).
+fn logging_policy_value(var: LoggingVar, v: &str) -> Option<&'static str> {
+    match (var, v) {
+        (LoggingVar::Logging, "may") | (LoggingVar::Otr, "false") => Some("may"),
+        (LoggingVar::Logging, "mustnot") | (LoggingVar::Otr, "true") => Some("mustnot"),
+        _ => None,
+    }
+}
+
+/// Bob's choice rules (D5): for every list, Alice's first option he supports.
+/// On failure, the fields that had no acceptable option (answered with
+/// not-acceptable naming them, D44).
+pub(crate) fn choose(config: &Config, offer: &Offer) -> Result<Choice, Vec<String>> {
+    let mut bad: Vec<String> = Vec::new();
+    let mut miss = |field: &str| bad.push(field.to_owned());
+
+    let modp = offer.modp.iter().enumerate().find_map(|(i, n)| {
+        let g = ModpGroup::from_number(*n).ok()?;
+        config.modp.contains(&g).then_some((i, g))
+    });
+    if modp.is_none() {
+        miss("modp");
+    }
+    let cipher = offer.crypt_algs.iter().find_map(|name| {
+        let c = config.registry.cipher(name).ok()?;
+        config.crypt_algs.contains(&c).then_some(c)
+    });
+    if cipher.is_none() {
+        miss("crypt_algs");
+    }
+    let hash = offer.hash_algs.iter().find_map(|name| {
+        let h = config.registry.hash(name).ok()?;
+        config.hash_algs.contains(&h).then_some(h)
+    });
+    if hash.is_none() {
+        miss("hash_algs");
+    }
+    let logging = offer.logging.iter().find(|v| {
+        logging_policy_value(offer.logging_var, v)
+            .is_some_and(|p| config.logging.iter().any(|l| l == p))
+    });
+    if logging.is_none() {
+        miss(offer.logging_var.var());
+    }
+    let stanzas: Vec<String> = offer
+        .stanzas
+        .iter()
+        .filter(|s| config.stanzas.contains(s))
+        .cloned()
+        .collect();
+    if stanzas.is_empty() {
+        miss("stanzas");
+    }
+    for (field, list, want) in [
+        ("disclosure", &offer.disclosure, DISCLOSURE_NEVER),
+        ("security", &offer.security, SECURITY_E2E),
+        ("compress", &offer.compress, COMPRESS_NONE),
+        ("ver", &offer.ver, VERSION),
+        ("sas_algs", &offer.sas_algs, SAS28X5),
+    ] {
+        if !list.iter().any(|v| v == want) {
+            miss(field);
+        }
+    }
+    for (field, list) in [
+        ("init_pubkey", &offer.init_pubkey),
+        ("resp_pubkey", &offer.resp_pubkey),
+    ] {
+        // Absent means no public keys; present, it must allow `none`.
+        if !list.is_empty() && !list.iter().any(|v| v == PUBKEY_NONE) {
+            miss(field);
+        }
+    }
+    match (modp, cipher, hash, logging) {
+        (Some((modp_index, modp)), Some(cipher), Some(hash), Some(logging)) if bad.is_empty() => {
+            Ok(Choice {
+                negotiated: Negotiated {
+                    modp,
+                    cipher,
+                    hash,
+                    logging: logging.clone(),
+                    stanzas,
+                    rekey_freq: offer.rekey_freq.max(config.rekey_freq),
+                },
+                modp_index,
+                logging_var: offer.logging_var,
+                disclosure: DISCLOSURE_NEVER.to_owned(),
+                security: SECURITY_E2E.to_owned(),
+                has_init_pubkey: !offer.init_pubkey.is_empty(),
+                has_resp_pubkey: !offer.resp_pubkey.is_empty(),
+            })
+        }
+        _ => Err(bad),
+    }
+}
+
+/// Alice's checks of msg2 (XEP-0116 §4.6.1; D26): every choice was offered,
+/// and rekey_freq is at least hers. Returns the agreed options, or the first
+/// offending field.
+pub(crate) fn check_response(
+    config: &Config,
+    offer: &Offer,
+    r: &Response,
+) -> Result<Negotiated, String> {
+    fn offered(list: &[String], v: Option<&String>) -> bool {
+        v.is_some_and(|v| list.contains(v))
+    }
+    let bad = |f: &str| Err(f.to_owned());
+    if r.accept != Some(true) {
+        return bad("accept");
+    }
+    let logging_var = offer.logging_var;
+    if r.logging_var != logging_var || !offered(&offer.logging, r.logging.as_ref()) {
+        return bad(logging_var.var());
+    }
+    if !offered(&offer.disclosure, r.disclosure.as_ref()) {
+        return bad("disclosure");
+    }
+    if !offered(&offer.security, r.security.as_ref()) {
+        return bad("security");
+    }
+    if !offer.modp.contains(&r.modp) {
+        return bad("modp");
+    }
+    let Ok(modp) = ModpGroup::from_number(r.modp) else {
+        return bad("modp");
+    };
+    if !offer.crypt_algs.contains(&r.crypt_alg) {
+        return bad("crypt_algs");
+    }
+    let Ok(cipher) = config.registry.cipher(&r.crypt_alg) else {
+        return bad("crypt_algs");
+    };
+    if !offer.hash_algs.contains(&r.hash_alg) {
+        return bad("hash_algs");
+    }
+    let Ok(hash) = config.registry.hash(&r.hash_alg) else {
+        return bad("hash_algs");
+    };
+    if r.sign_alg.is_some() {
+        return bad("sign_algs");
+    }
+    if !offered(&offer.compress, r.compress.as_ref()) {
+        return bad("compress");
+    }
+    if r.stanzas.is_empty() || r.stanzas.iter().any(|s| !offer.stanzas.contains(s)) {
+        return bad("stanzas");
+    }
+    if r.init_pubkey.as_deref() != Some(PUBKEY_NONE) {
+        return bad("init_pubkey");
+    }
+    if r.resp_pubkey.as_deref() != Some(PUBKEY_NONE) {
+        return bad("resp_pubkey");
+    }
+    if r.ver.as_deref() != Some(VERSION) {
+        return bad("ver");
+    }
+    if !offered(&offer.sas_algs, r.sas_alg.as_ref()) {
+        return bad("sas_algs");
+    }
+    // D26: hers <= rekey_freq < 2^32 (the u32 bounds the upper side).
+    let rekey_freq = match r.rekey_freq {
+        Some(f) if f >= offer.rekey_freq => f,
+        _ => return bad("rekey_freq"),
+    };
+    Ok(Negotiated {
+        modp,
+        cipher,
+        hash,
+        logging: r.logging.clone().unwrap_or_default(),
+        stanzas: r.stanzas.clone(),
+        rekey_freq,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer() -> Offer {
+        Offer {
+            logging: vec!["mustnot".into(), "may".into()],
+            disclosure: vec!["never".into()],
+            security: vec!["e2e".into()],
+            modp: vec![3, 18, 5, 14],
+            crypt_algs: vec!["aes256-ctr".into(), "aes128-ctr".into()],
+            hash_algs: vec!["sha1".into(), "sha256".into()],
+            compress: vec!["none".into()],
+            stanzas: vec!["iq".into(), "message".into()],
+            init_pubkey: vec!["none".into()],
+            resp_pubkey: vec!["none".into()],
+            ver: vec!["1.0".into()],
+            rekey_freq: 100,
+            my_nonce: vec![1; 16],
+            sas_algs: vec!["sas28x5".into()],
+            ..Offer::default()
+        }
+    }
+
+    #[test]
+    fn bob_takes_alices_first_supported_option() {
+        let c = choose(&Config::default(), &offer()).unwrap();
+        // Group 3 is skipped (D5), 18 is not in Bob's list, 5 is.
+        assert_eq!(c.negotiated.modp, ModpGroup::Group5);
+        assert_eq!(c.modp_index, 2);
+        assert_eq!(c.negotiated.cipher, CipherAlg::Aes128Ctr);
+        // sha1 is refused by the strict registry.
+        assert_eq!(c.negotiated.hash, HashAlg::Sha256);
+        assert_eq!(c.negotiated.logging, "mustnot");
+        assert_eq!(c.negotiated.stanzas, vec!["message".to_owned()]);
+        assert_eq!(c.negotiated.rekey_freq, u32::MAX);
+    }
+
+    #[test]
+    fn bob_names_every_field_without_an_acceptable_option() {
+        let mut o = offer();
+        o.modp = vec![3, 4, 17];
+        o.ver = vec!["1.3".into()];
+        o.resp_pubkey = vec!["key".into()];
+        assert_eq!(
+            choose(&Config::default(), &o).unwrap_err(),
+            vec!["modp", "ver", "resp_pubkey"]
+        );
+    }
+}
