@@ -375,6 +375,33 @@ mod tests {
     }
 
     #[test]
+    fn rekey_keys_use_the_unhashed_shared_secret() {
+        // D41: the HMAC key is mpi(d^x mod p) itself. HMAC hashes keys longer than
+        // its block (64 bytes for SHA-256), so for real MODP secrets this equals
+        // keying with SHA-256(K); a short secret shows the two readings apart.
+        for len in [40, 192] {
+            let shared = vec![0x5a_u8; len];
+            let rk =
+                rekey_keys(HashAlg::Sha256, CipherAlg::Aes128Ctr, Profile::Xep, &shared).unwrap();
+            let kca = HashAlg::Sha256.hmac(&shared, REKEY_INITIATOR_CRYPT);
+            assert_eq!(rk.initiator.kc.key_bytes(), &kca.as_bytes()[16..]);
+            assert_eq!(
+                rk.initiator.km,
+                HashAlg::Sha256.hmac(&shared, REKEY_INITIATOR_MAC)
+            );
+            assert_eq!(
+                rk.acceptor.km,
+                HashAlg::Sha256.hmac(&shared, REKEY_ACCEPTOR_MAC)
+            );
+            let kcb = HashAlg::Sha256.hmac(&shared, REKEY_ACCEPTOR_CRYPT);
+            assert_eq!(rk.acceptor.kc.key_bytes(), &kcb.as_bytes()[16..]);
+            let hashed = HashAlg::Sha256.digest(&shared);
+            let via_hash = HashAlg::Sha256.hmac(hashed.as_bytes(), REKEY_INITIATOR_MAC);
+            assert_eq!(rk.initiator.km == via_hash, len > 64);
+        }
+    }
+
+    #[test]
     fn debug_is_redacted() {
         let keys = SessionKeys::derive(
             HashAlg::Sha256,
