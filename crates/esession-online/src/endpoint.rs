@@ -115,8 +115,9 @@ pub struct TestPins {
     pub dh_x: Vec<(u32, Vec<u8>)>,
     /// Bob's C_A.
     pub c_a: Option<u128>,
-    /// Alice's random rshashes values, appended in order, no shuffle.
-    pub rshash_randoms: Option<Vec<Vec<u8>>>,
+    /// Alice's exact rshashes list (retained-secret hashes and random values,
+    /// already shuffled), as a vector records it.
+    pub rshashes: Option<Vec<Vec<u8>>>,
     /// Bob's random srshash when no SRS matched.
     pub srshash_random: Option<Vec<u8>>,
 }
@@ -918,16 +919,8 @@ impl AwaitResponse {
         .map_err(Error::from)?;
         // Step 5: rshashes (D33).
         let candidates = store.secrets(ctx.peer_bare(), now);
-        let rshashes = match ctx.pins.rshash_randoms.take() {
-            Some(randoms) => candidates
-                .iter()
-                .map(|c| {
-                    secrets::rshash(hash, &offer.my_nonce, c.secret.as_bytes())
-                        .as_bytes()
-                        .to_vec()
-                })
-                .chain(randoms)
-                .collect(),
+        let rshashes = match ctx.pins.rshashes.take() {
+            Some(pinned) => pinned,
             None => {
                 let refs: Vec<&[u8]> = candidates.iter().map(|c| c.secret.as_bytes()).collect();
                 secrets::rshashes(hash, &offer.my_nonce, &refs, &mut ctx.rng)
