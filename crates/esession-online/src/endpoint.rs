@@ -1277,7 +1277,8 @@ fn open(
 ) -> Result<Decrypted, Failure> {
     let failure = |e: Error| Failure::not_acceptable(e, None);
     recv.open(&mut stanza).map_err(failure)?;
-    // The kind check comes after the MAC, so a forged kind is a MAC failure.
+    // The stanza kind is envelope, outside the MAC: checked once the content
+    // verified, so that forgeries are reported as MAC failures first.
     if let Some(kinds) = stanzas {
         let kind = stanza.kind();
         if !kinds.iter().any(|k| k == kind.as_str()) {
@@ -1346,9 +1347,16 @@ impl Terminating {
                 ctx.out.push_back(Output::Received(s));
                 Ok(State::Terminating(Box::new(self)))
             }
-            Decrypted::TerminateAck | Decrypted::Terminate => {
+            Decrypted::TerminateAck => {
                 ctx.out
                     .push_back(Output::Terminated(TerminationReason::Acknowledged));
+                Ok(State::Closed)
+            }
+            Decrypted::Terminate => {
+                // Both terminated at once: our send keys are gone, so no
+                // acknowledgement can be sent; the session is over either way.
+                ctx.out
+                    .push_back(Output::Terminated(TerminationReason::ByPeer));
                 Ok(State::Closed)
             }
         }
