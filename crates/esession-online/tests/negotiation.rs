@@ -349,3 +349,39 @@ proptest! {
         prop_assert!(!p.bob.events.iter().any(|e| matches!(e, Output::Received(_))));
     }
 }
+
+#[test]
+fn bob_answers_otr_under_the_same_name() {
+    // D20: an older client sends otr (false/true) instead of logging.
+    let mut p = Pair::new(Config::default(), Config::default(), 33);
+    let msg1 = p.alice.take_outbox().remove(0);
+    let otr = msg1.replacen(
+        "var=\"logging\"><option><value>may</value></option><option><value>mustnot</value></option>",
+        "var=\"otr\"><option><value>true</value></option><option><value>false</value></option>",
+        1,
+    );
+    assert_ne!(otr, msg1);
+    p.bob.deliver(p.now, &otr);
+    p.bob.ep.accept(p.now).unwrap();
+    p.bob.collect();
+    let msg2 = p.bob.take_outbox().remove(0);
+    assert!(
+        msg2.contains("<field var=\"otr\"><value>true</value></field>"),
+        "{msg2}"
+    );
+    assert!(!msg2.contains("var=\"logging\""));
+}
+
+#[test]
+fn debug_output_shows_no_secrets() {
+    let mut c = Config::default();
+    c.shared_password = Some(esession_online::SharedPassword::new("hunter2"));
+    assert!(!format!("{c:?}").contains("hunter2"));
+    let mut p = Pair::new(c.clone(), c, 34);
+    p.negotiate();
+    let shown = format!("{:?} {:?}", p.alice.ep, p.bob.ep);
+    assert!(
+        shown.contains("active") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+}
