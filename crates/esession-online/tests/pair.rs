@@ -409,3 +409,40 @@ fn commands_in_the_wrong_state_are_refused() {
         Err(Error::InvalidState(_))
     ));
 }
+
+mod in_order {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        /// In-order delivery always decrypts, in both directions, whatever the
+        /// content (escaping, non-ASCII, partial blocks, empty bodies).
+        #[test]
+        fn in_order_delivery_always_decrypts(
+            seed in 0u64..1000,
+            msgs in proptest::collection::vec((any::<bool>(), "[a-zA-Z0-9é€😀<>&\"' ]{0,70}"), 1..12),
+        ) {
+            let mut p = established_pair(seed);
+            for (from_alice, body) in &msgs {
+                let sender = if *from_alice { &mut p.alice } else { &mut p.bob };
+                sender.ep.send(p.now, message(body)).unwrap();
+                sender.collect();
+                p.drive();
+            }
+            let texts = |party: &common::Party| -> Vec<String> {
+                party
+                    .received()
+                    .iter()
+                    .map(|s| s.children().find(|c| c.name() == "body").unwrap().text())
+                    .collect()
+            };
+            let to_bob: Vec<String> = msgs.iter().filter(|m| m.0).map(|m| m.1.clone()).collect();
+            let to_alice: Vec<String> = msgs.iter().filter(|m| !m.0).map(|m| m.1.clone()).collect();
+            prop_assert_eq!(texts(&p.bob), to_bob);
+            prop_assert_eq!(texts(&p.alice), to_alice);
+            prop_assert!(p.alice.failure().is_none() && p.bob.failure().is_none());
+        }
+    }
+}
