@@ -8,7 +8,7 @@
 //! | `dh.rs` | MODP groups 5, 14, 15, 16: key generation and shared secret, both exponent policies | `BenchmarkId::new(policy, group)` |
 //! | `cipher.rs` | every `crypt_algs` cipher (9 CTR ciphers and `none`) at 64 B, 1 KiB, 16 KiB | `BenchmarkId::new(cipher, bytes)`, `Throughput::Bytes` |
 //! | `hmac.rs` | HMAC and plain digests for sha256, sha384, sha512, whirlpool at the same sizes | `BenchmarkId::new(hash, bytes)`, `Throughput::Bytes` |
-//! | `sign.rs` | sign and verify for rsa-sha256, dsa-sha256, ecdsa-sha256 | `BenchmarkId::new(op, alg)` |
+//! | `sign.rs` | sign and verify for rsa-sha256, dsa-sha256, ecdsa-sha256 | groups `sign` and `verify`, `BenchmarkId::from_parameter(alg)` |
 //!
 //! Run them with `cargo bench -p esession-benches -- --quick` (`just bench`);
 //! measured numbers and the comparison with OpenSSL are in `docs/performance.md`.
