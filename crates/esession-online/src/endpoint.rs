@@ -20,7 +20,7 @@ use esession_wire::{
 
 use crate::negotiated::{self, Choice, Negotiated};
 use crate::store::{RetainedSecret, RetainedSecretStore};
-use crate::traffic::Direction;
+use crate::traffic::StanzaCipher;
 use crate::{Config, Error, PeerMisbehaved};
 
 /// How long the terminator keeps its receive keys waiting for the
@@ -282,14 +282,14 @@ struct AwaitBobAccept {
 
 /// The XEP-0200 session.
 struct Active {
-    send: Direction,
-    recv: Direction,
+    send: StanzaCipher,
+    recv: StanzaCipher,
     stanzas: Vec<String>,
 }
 
 /// We sent the terminate: the send keys are gone (D43).
 struct Terminating {
-    recv: Direction,
+    recv: StanzaCipher,
     deadline: SystemTime,
 }
 
@@ -690,7 +690,11 @@ impl<R: CryptoRng> Endpoint<R> {
 }
 
 /// An encrypted message carrying a negotiation form (terminate, D43).
-fn seal_form<R>(ctx: &Ctx<R>, send: &mut Direction, form: &Negotiation) -> Result<Stanza, Error> {
+fn seal_form<R>(
+    ctx: &Ctx<R>,
+    send: &mut StanzaCipher,
+    form: &Negotiation,
+) -> Result<Stanza, Error> {
     let wire = form.to_wire().map_err(Error::Encode)?;
     let mut s = Stanza::message(&ctx.peer, &ctx.thread);
     s.push_negotiation(&wire);
@@ -1157,8 +1161,8 @@ impl AwaitAliceAccept {
             chain_verified,
         }));
         Ok(State::Active(Box::new(Active {
-            send: Direction::new(session.responder().clone(), c_b),
-            recv: Direction::new(session.initiator().clone(), c_a),
+            send: StanzaCipher::new(session.responder().clone(), c_b),
+            recv: StanzaCipher::new(session.initiator().clone(), c_a),
             stanzas: s.negotiated.stanzas.clone(),
         })))
     }
@@ -1256,8 +1260,8 @@ impl AwaitBobAccept {
             chain_verified,
         }));
         Ok(State::Active(Box::new(Active {
-            send: Direction::new(session.initiator().clone(), s.c_a),
-            recv: Direction::new(session.responder().clone(), c_b),
+            send: StanzaCipher::new(session.initiator().clone(), s.c_a),
+            recv: StanzaCipher::new(session.responder().clone(), c_b),
             stanzas: s.negotiated.stanzas.clone(),
         })))
     }
@@ -1271,12 +1275,15 @@ enum Decrypted {
 }
 
 fn open(
-    recv: &mut Direction,
+    recv: &mut StanzaCipher,
     stanzas: Option<&[String]>,
     mut stanza: Stanza,
 ) -> Result<Decrypted, Failure> {
     let failure = |e: Error| Failure::not_acceptable(e, None);
-    recv.open(&mut stanza).map_err(failure)?;
+    let control = recv.open(&mut stanza).map_err(failure)?;
+    if control.key.is_some() || control.new.is_some() {
+        return Err(failure(Error::Unsupported("re-key (<key/>, <new/>)")));
+    }
     // The stanza kind is envelope, outside the MAC: checked once the content
     // verified, so that forgeries are reported as MAC failures first.
     if let Some(kinds) = stanzas {

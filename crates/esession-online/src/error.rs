@@ -54,6 +54,10 @@ pub enum Error {
     /// the wire layer's limits).
     #[error("could not build a stanza: {0}")]
     Encode(esession_wire::Error),
+    /// The 2^32-block limit of one key was reached (XEP-0200 §11.4; DECISIONS
+    /// D42): the session must be re-keyed or terminated.
+    #[error("the block limit of the current key was reached")]
+    KeyExhausted,
     /// An internal invariant failed; this is a bug in esession-online.
     #[error("internal error: {0}")]
     Internal(&'static str),

@@ -108,6 +108,9 @@ pub use negotiated::Negotiated;
 pub use store::{
     MAX_SECRETS_PER_PEER, MemoryStore, RetainedSecret, RetainedSecretStore, SECRET_LIFETIME,
 };
+pub use traffic::{
+    Compression, ControlFields, MAX_BLOCKS_PER_KEY, MAX_DECOMPRESSED_BYTES, StanzaCipher,
+};
 
 /// The profile type of [`Config::profile`], re-exported from `esession-sigma`.
 pub use esession_sigma::Profile;
