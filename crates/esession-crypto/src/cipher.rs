@@ -112,6 +112,17 @@ impl CipherAlg {
         }
     }
 
+    /// True for the ciphers whose implementation is not constant time: Twofish
+    /// (RustCrypto `twofish` 0.8 builds its key-dependent S-boxes with
+    /// data-dependent loops and branches). [`crate::Registry`] refuses them unless
+    /// the application opts in.
+    pub fn is_variable_time(self) -> bool {
+        matches!(
+            self,
+            CipherAlg::Twofish128Ctr | CipherAlg::Twofish192Ctr | CipherAlg::Twofish256Ctr
+        )
+    }
+
     /// The XEP's `n`: bits per cipher block (128 for every defined cipher, D6).
     pub fn block_bits(self) -> u32 {
         128

@@ -3,8 +3,13 @@
 //! Every algorithm field of XEP-0116 (`modp`, `crypt_algs`, `hash_algs`,
 //! `sign_algs`, `sas_algs`) is resolved here, so that an unknown name and a name
 //! the policy disables are typed errors in one place. The default registry is
-//! strict: `sha1`, `md5` and the `none` cipher are refused until the application
-//! opts in ("never silently weaker").
+//! strict: `sha1`, `md5`, the `none` cipher and the Twofish ciphers are refused
+//! until the application opts in ("never silently weaker").
+//!
+//! Twofish is refused by default because the only maintained Rust implementation
+//! (RustCrypto `twofish` 0.8) computes its key-dependent S-boxes with
+//! data-dependent loops and branches (`gf_mult`), so it is not constant time
+//! (docs/decisions.md E10).
 
 use crate::Error;
 use crate::cipher::CipherAlg;
@@ -18,10 +23,12 @@ use crate::sign::SignAlg;
 pub struct Registry {
     allow_weak_hashes: bool,
     allow_cipher_none: bool,
+    allow_variable_time_ciphers: bool,
 }
 
 impl Registry {
-    /// The strict registry: every algorithm except `sha1`, `md5` and cipher `none`.
+    /// The strict registry: every algorithm except `sha1`, `md5`, cipher `none` and
+    /// the variable-time Twofish ciphers.
     pub fn strict() -> Self {
         Self::default()
     }
@@ -38,10 +45,19 @@ impl Registry {
         self
     }
 
+    /// Also accept the Twofish ciphers, whose only maintained implementation is
+    /// not constant time (see the module docs).
+    pub fn allow_variable_time_ciphers(mut self, allow: bool) -> Self {
+        self.allow_variable_time_ciphers = allow;
+        self
+    }
+
     /// Resolves a `crypt_algs` value.
     pub fn cipher(&self, name: &str) -> Result<CipherAlg, Error> {
         let alg = CipherAlg::from_name(name)?;
-        if alg == CipherAlg::None && !self.allow_cipher_none {
+        let disabled = (alg == CipherAlg::None && !self.allow_cipher_none)
+            || (alg.is_variable_time() && !self.allow_variable_time_ciphers);
+        if disabled {
             return Err(Error::DisabledAlgorithm {
                 kind: "cipher",
                 name: alg.name(),
@@ -128,7 +144,15 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!(r.ciphers().count(), 9);
+        assert_eq!(
+            r.cipher("twofish256-ctr"),
+            Err(Error::DisabledAlgorithm {
+                kind: "cipher",
+                name: "twofish256-ctr"
+            })
+        );
+        assert_eq!(r.cipher("serpent256-ctr"), Ok(CipherAlg::Serpent256Ctr));
+        assert_eq!(r.ciphers().count(), 6);
         assert_eq!(r.hashes().count(), 4);
     }
 
@@ -136,7 +160,8 @@ mod tests {
     fn opt_ins() {
         let r = Registry::strict()
             .allow_weak_hashes(true)
-            .allow_cipher_none(true);
+            .allow_cipher_none(true)
+            .allow_variable_time_ciphers(true);
         assert_eq!(r.cipher("none"), Ok(CipherAlg::None));
         assert_eq!(r.hash("sha1"), Ok(HashAlg::Sha1));
         assert_eq!(r.ciphers().count(), 10);
