@@ -1,0 +1,22 @@
+//! The library behind the `esession` binary, so its commands can be tested
+//! in-process.
+//!
+//! - [`demo`]: two in-memory parties run a whole ESession and print it.
+
+pub mod demo;
+mod pretty;
+
+/// What can go wrong in a command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The protocol failed.
+    #[error("{0}")]
+    Protocol(#[from] esession_online::Error),
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+    /// The run did not go as the protocol promises (a bug, or a broken peer).
+    #[error("{0}")]
+    Unexpected(String),
+}
