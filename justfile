@@ -1,5 +1,9 @@
 # Every recipe is a plain cargo command, also listed in the README: nobody needs `just`.
 
+# The main job: a whole ESession between two in-process parties.
+demo *ARGS:
+    cargo run -p esession-cli -- demo {{ARGS}}
+
 # Run every test (the README's test command; CI runs exactly this).
 test:
     cargo test --workspace
