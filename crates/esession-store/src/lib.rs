@@ -1,0 +1,90 @@
+//! # esession-store
+//!
+//! Stores for the long-lived state of XMPP Encrypted Sessions, behind the
+//! traits the protocol crates define:
+//!
+//! - retained secrets ([`RetainedSecretStore`], XEP-0116 §4.6.4, §4.8.1,
+//!   DECISIONS D34): [`MemoryStore`] in memory, [`SqliteStore`] on disk.
+//!
+//! [`SqliteStore`] is the embedded default: one SQLite file (bundled SQLite,
+//! no system library needed) holding every secret encrypted at rest under a
+//! 32-byte [`StoreKey`] the application supplies.
+//!
+//! ```text
+//!  protocol driver (esession-online)
+//!        │ RetainedSecretStore::{secrets, other_secrets, store, mark_verified}
+//!        ▼
+//!  SqliteStore ── seal/open: XChaCha20-Poly1305(StoreKey, random nonce,
+//!        │                   AAD = table, account, peer, slot, metadata)
+//!        ▼
+//!  SQLite file (WAL, synchronous=FULL; one IMMEDIATE transaction per update;
+//!               application_id "ESES", schema version in user_version)
+//! ```
+//!
+//! ## Example
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use esession_crypto::SecretBytes;
+//! use esession_online::{RetainedSecret, RetainedSecretStore};
+//! use esession_store::{SqliteStore, StoreKey};
+//! # let dir = std::env::temp_dir().join(format!("esession-store-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! let key = StoreKey::generate()?;             // in practice: from the OS keyring
+//! let path = dir.join("alice.sqlite");
+//! let now = SystemTime::now();
+//! let mut store = SqliteStore::open(&path, &key, "alice@example.org")?;
+//! store.store("bob@example.com", None, RetainedSecret {
+//!     secret: SecretBytes::new(vec![7; 32]), stored_at: now, verified: false,
+//! });
+//! assert_eq!(store.take_error(), None);
+//! drop(store);
+//!
+//! let store = SqliteStore::open(&path, &key, "alice@example.org")?;
+//! assert_eq!(store.try_secrets("bob@example.com", now)?[0].secret.as_bytes(), &[7; 32]);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), esession_store::Error>(())
+//! ```
+//!
+//! ## What is encrypted, what is not
+//!
+//! Secret values are never written in clear: each is sealed with
+//! XChaCha20-Poly1305 under the store key and a fresh random 24-byte nonce.
+//! The metadata needed to find rows stays in clear: account and contact bare
+//! JIDs, storage times, the `verified` flag and the insertion order. It is
+//! bound to the ciphertext as associated data, so it cannot be changed or
+//! moved between rows without [`Error::Tampered`]; deleting rows, or
+//! restoring an older copy of the whole file, cannot be detected by a store
+//! and is out of scope. A wrong key is reported as [`Error::WrongKey`] when
+//! the store is opened (an encrypted key-check record in table `meta`).
+//!
+//! ## Crash safety
+//!
+//! WAL journal with `synchronous=FULL`, and every update (store with its
+//! replacement and the 8-per-contact cap, verify, migration) in one
+//! `BEGIN IMMEDIATE` transaction: after a crash the store opens cleanly and
+//! each value is the old one or the new one. `tests/crash.rs` kills a
+//! writing child process with SIGKILL 200 times to check this.
+//!
+//! ## Schema
+//!
+//! See [`sqlite`] for versioning and [`retained`] for the table layout.
+//! Opening a file written by a newer version fails with
+//! [`Error::UnsupportedSchema`] and leaves it untouched.
+//!
+//! ## Errors through infallible traits
+//!
+//! The protocol traits return no errors. [`SqliteStore`] implements them by
+//! calling its `try_*` methods; on failure a read returns nothing and a write
+//! is rolled back, and the error waits in [`SqliteStore::take_error`].
+
+mod error;
+mod key;
+pub mod retained;
+pub mod sqlite;
+
+pub use error::Error;
+pub use esession_online::{MemoryStore, RetainedSecret, RetainedSecretStore};
+pub use key::{KEY_LEN, StoreKey};
+pub use retained::MAX_SECRET_LEN;
+pub use sqlite::{APPLICATION_ID, SCHEMA_VERSION, SqliteStore};
