@@ -143,6 +143,7 @@ pub fn run_file(path: &str, contents: &str) -> FileReport {
         "primitives" => suites::primitives::run(path, &json),
         "sigma" => suites::sigma::run(path, &json),
         "wire" => suites::wire::run(path, &json),
+        "online" => suites::online::run(path, &json),
         other => Err(format!("no suite for folder {other:?}")),
     };
     match result {

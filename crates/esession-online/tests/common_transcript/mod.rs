@@ -1,0 +1,868 @@
+//! Whole-transcript scenarios of issue 5, shared by the insta snapshots
+//! (`tests/snapshots.rs`) and the `vectors/online/` generator
+//! (`tests/transcript_vectors.rs`).
+//!
+//! Data flow: a [`Scenario`] names the options of both sides and what happens
+//! after the negotiation. [`run`] draws every random value of the negotiation
+//! from a ChaCha20 RNG seeded with `SHA-256("esession-online-transcripts/" ‖
+//! name)` and hands them to the endpoints through the `#[doc(hidden)]`
+//! [`TestPins`] hooks, so that every secret is known and recorded. An
+//! in-memory router with a virtual clock carries each sent stanza as text to
+//! the other side (serialized and parsed again, as a server would), stamped
+//! with the sender's full JID. The result is a [`Run`]: the ordered log of
+//! stanzas and events (rendered by [`snapshot`]) and the pinned secrets.
+//! [`vector`] turns a run into an esession-transcript/1 document
+//! (`shared/vectors/TRANSCRIPT-SCHEMA.md`), computing the derived values with
+//! `esession-sigma` from the recorded secrets and the recorded stanzas, not
+//! from the endpoint's internals.
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::{Duration, SystemTime};
+
+use esession_crypto::cipher::CipherAlg;
+use esession_crypto::dh::{DhPrivateKey, ExponentPolicy, ModpGroup};
+use esession_crypto::hash::HashAlg;
+use esession_crypto::{SecretBytes, mpi};
+use esession_online::{
+    Config, Endpoint, MemoryStore, Output, RetainedSecret, RetainedSecretStore, SharedPassword,
+    TestPins,
+};
+use esession_sigma::counters::{self, Counters};
+use esession_sigma::identity::{self, MacAInput, MacBInput};
+use esession_sigma::keys::{self, DirectionKeys, Role, SessionKeys};
+use esession_sigma::{Profile, sas, secrets};
+use esession_wire::{Negotiation, NormProfile, Stanza};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::{Rng as _, SeedableRng};
+use serde_json::{Map, Value, json};
+
+pub const ALICE: &str = "alice@example.org/pda";
+pub const BOB: &str = "bob@example.com/laptop";
+const HASH: HashAlg = HashAlg::Sha256;
+
+/// The virtual clock's start.
+pub fn t0() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+/// Who does something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    Alice,
+    Bob,
+}
+
+impl Who {
+    pub fn name(self) -> &'static str {
+        match self {
+            Who::Alice => "alice",
+            Who::Bob => "bob",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Who> {
+        match s {
+            "alice" => Some(Who::Alice),
+            "bob" => Some(Who::Bob),
+            _ => None,
+        }
+    }
+}
+
+/// What happens after the negotiation, in order.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    /// `who` sends a message whose content is this XML (one or more children).
+    Send(Who, &'static str),
+    /// `who` terminates the session (the peer acknowledges).
+    Terminate(Who),
+}
+
+/// One transcript scenario.
+pub struct Scenario {
+    /// File stem in `vectors/online/` and snapshot name.
+    pub name: &'static str,
+    pub title: &'static str,
+    /// Alice's modp offer, preferred first.
+    pub alice_modp: &'static [u32],
+    /// The groups Bob accepts.
+    pub bob_modp: &'static [u32],
+    pub cipher: CipherAlg,
+    /// A password both sides share (the OSS).
+    pub password: Option<&'static str>,
+    /// Run an unrecorded first session before, so that both hold a retained secret.
+    pub prior_session: bool,
+    pub steps: &'static [Step],
+    /// The rejection expected instead of an established session.
+    pub expect_error: Option<&'static str>,
+}
+
+const CHAT: &[Step] = &[
+    Step::Send(Who::Alice, "<body>Hello Bob</body>"),
+    Step::Send(Who::Bob, "<body>Hi Alice, I read you</body>"),
+];
+
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "4message-no-keys",
+        title: "4-message SIGMA-R, no public keys, group 14, aes128-ctr, first session; one message each way",
+        alice_modp: &[14, 5],
+        bob_modp: &[14, 5],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: false,
+        steps: CHAT,
+        expect_error: None,
+    },
+    Scenario {
+        name: "4message-retained-secret",
+        title: "second session: both hold the retained secret of a first session (XEP-0116 §4.7.3, D33-D37)",
+        alice_modp: &[14, 5],
+        bob_modp: &[14, 5],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: true,
+        steps: CHAT,
+        expect_error: None,
+    },
+    Scenario {
+        name: "4message-shared-password",
+        title: "4-message with a shared password as the other shared secret (D36), group 5, aes256-ctr",
+        alice_modp: &[5, 14],
+        bob_modp: &[14, 5],
+        cipher: CipherAlg::Aes256Ctr,
+        password: Some("correct horse battery staple"),
+        prior_session: false,
+        steps: CHAT,
+        expect_error: None,
+    },
+    Scenario {
+        name: "4message-termination",
+        title: "messages, then Alice terminates with the encrypted terminate form and Bob acknowledges (XEP-0116 §5, D43)",
+        alice_modp: &[14, 5],
+        bob_modp: &[14, 5],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: false,
+        steps: &[
+            Step::Send(Who::Alice, "<body>Hello Bob</body>"),
+            Step::Send(Who::Bob, "<body>Bye</body>"),
+            Step::Terminate(Who::Alice),
+        ],
+        expect_error: None,
+    },
+    Scenario {
+        name: "rejection-no-acceptable-modp",
+        title: "Alice offers only group 5, Bob accepts only group 14: not-acceptable naming modp (XEP-0116 §4.2, D44)",
+        alice_modp: &[5],
+        bob_modp: &[14],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: false,
+        steps: &[],
+        expect_error: Some("not-acceptable modp"),
+    },
+];
+
+/// One line of a transcript.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A stanza carried from `from` to the other side, as wire text.
+    Stanza { from: Who, xml: String },
+    /// Something an endpoint reported.
+    Event { who: Who, text: String },
+}
+
+/// The secrets one negotiation used.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub thread: String,
+    pub n_a: Vec<u8>,
+    /// (group, x) for every group Alice offered.
+    pub alice_x: Vec<(u32, Vec<u8>)>,
+    pub n_b: Vec<u8>,
+    /// Bob's y for the group he chose (absent when he rejects).
+    pub bob_y: Option<(u32, Vec<u8>)>,
+    pub c_a: u128,
+    pub rshashes: Vec<Vec<u8>>,
+    pub rshashes_random: Vec<Vec<u8>>,
+    pub srshash_random: Vec<u8>,
+    pub alice_rs: Vec<Vec<u8>>,
+    pub bob_rs: Vec<Vec<u8>>,
+}
+
+/// A recorded scenario.
+pub struct Run {
+    pub log: Vec<Entry>,
+    pub secrets: Secrets,
+}
+
+/// One side of the in-memory pair.
+pub struct Side {
+    pub who: Who,
+    pub jid: &'static str,
+    pub ep: Endpoint<ChaCha20Rng>,
+    pub store: MemoryStore,
+    pub outbox: Vec<String>,
+}
+
+fn event_text(o: &Output) -> String {
+    match o {
+        Output::Send(_) => "send".to_owned(),
+        Output::Requested(r) => format!("requested by {} on thread {}", r.peer, r.thread),
+        Output::SasReady { sas } => format!("sas {}", sas.padded),
+        Output::Established(e) => format!(
+            "established: modp {}, {}, {}, retained secret used {}, chain verified {}",
+            e.negotiated.modp.number(),
+            e.negotiated.cipher.name(),
+            e.negotiated.hash.name(),
+            e.retained_secret_used,
+            e.chain_verified
+        ),
+        Output::Received(s) => format!("received {}", s.to_xml()),
+        Output::Terminated(r) => format!("terminated {r:?}"),
+        Output::Failed(e) => format!("failed: {e}"),
+        other => format!("{other:?}"),
+    }
+}
+
+impl Side {
+    /// Drains the endpoint: sends go to the outbox, the rest to `log`.
+    pub fn collect(&mut self, log: &mut Vec<Entry>) {
+        while let Some(o) = self.ep.poll_output() {
+            match o {
+                Output::Send(mut s) => {
+                    s.set_attr("from", self.jid);
+                    self.outbox.push(s.to_xml());
+                }
+                other => log.push(Entry::Event {
+                    who: self.who,
+                    text: event_text(&other),
+                }),
+            }
+        }
+    }
+}
+
+/// Alice and Bob, a virtual clock, and the log of everything carried.
+pub struct Pair {
+    pub now: SystemTime,
+    pub alice: Side,
+    pub bob: Side,
+    pub log: Vec<Entry>,
+}
+
+impl Pair {
+    pub fn side(&mut self, who: Who) -> &mut Side {
+        match who {
+            Who::Alice => &mut self.alice,
+            Who::Bob => &mut self.bob,
+        }
+    }
+
+    /// Carries stanzas both ways, one second of virtual time per hop, until
+    /// nothing is in flight; Bob accepts every request.
+    pub fn drive(&mut self) {
+        loop {
+            let a = std::mem::take(&mut self.alice.outbox);
+            let b = std::mem::take(&mut self.bob.outbox);
+            if a.is_empty() && b.is_empty() {
+                return;
+            }
+            for (from, batch) in [(Who::Alice, a), (Who::Bob, b)] {
+                for text in batch {
+                    self.now += Duration::from_secs(1);
+                    self.log.push(Entry::Stanza {
+                        from,
+                        xml: text.clone(),
+                    });
+                    let now = self.now;
+                    let log = &mut self.log;
+                    let to = match from {
+                        Who::Alice => &mut self.bob,
+                        Who::Bob => &mut self.alice,
+                    };
+                    let stanza = Stanza::parse(&text).expect("the router carries stanzas");
+                    if let Err(e) = to.ep.handle_stanza(now, stanza, &mut to.store) {
+                        log.push(Entry::Event {
+                            who: to.who,
+                            text: format!("ignored: {e}"),
+                        });
+                    }
+                    let before = log.len();
+                    to.collect(log);
+                    let requested = log[before..].iter().any(
+                        |e| matches!(e, Entry::Event { text, .. } if text.starts_with("requested")),
+                    );
+                    if requested {
+                        to.ep.accept(now).expect("accept");
+                        to.collect(log);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn seeded(label: &str) -> ChaCha20Rng {
+    let seed: [u8; 32] = HASH
+        .digest(format!("esession-online-transcripts/{label}").as_bytes())
+        .as_bytes()
+        .try_into()
+        .expect("32 bytes");
+    ChaCha20Rng::from_seed(seed)
+}
+
+fn random(rng: &mut ChaCha20Rng, n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rng.fill_bytes(&mut v);
+    v
+}
+
+fn groups(ns: &[u32]) -> Vec<ModpGroup> {
+    ns.iter()
+        .map(|n| ModpGroup::from_number(*n).expect("group"))
+        .collect()
+}
+
+pub fn alice_config(sc: &Scenario) -> Config {
+    let mut c = Config::default();
+    c.modp = groups(sc.alice_modp);
+    c.crypt_algs = vec![sc.cipher];
+    c.shared_password = sc.password.map(SharedPassword::new);
+    c
+}
+
+pub fn bob_config(sc: &Scenario) -> Config {
+    let mut c = alice_config(sc);
+    c.modp = groups(sc.bob_modp);
+    c
+}
+
+fn secret_list(store: &MemoryStore, peer: &str, now: SystemTime) -> Vec<Vec<u8>> {
+    store
+        .secrets(peer, now)
+        .iter()
+        .map(|r| r.secret.as_bytes().to_vec())
+        .collect()
+}
+
+/// Draws every random value of one negotiation (D2, D6, D12, D33).
+fn draw(sc: &Scenario, rng: &mut ChaCha20Rng, alice_rs: &[Vec<u8>]) -> Secrets {
+    let thread = hex::encode(random(rng, 16));
+    let n_a = random(rng, 16);
+    let alice_x = sc
+        .alice_modp
+        .iter()
+        .map(|g| {
+            let k = DhPrivateKey::generate(
+                ModpGroup::from_number(*g).expect("group"),
+                ExponentPolicy::Rfc3526,
+                128,
+                rng,
+            )
+            .expect("dh key");
+            (*g, k.to_bytes().as_bytes().to_vec())
+        })
+        .collect();
+    let n_b = random(rng, 16);
+    let chosen = sc.alice_modp.iter().find(|g| sc.bob_modp.contains(g));
+    let bob_y = chosen.map(|g| {
+        let k = DhPrivateKey::generate(
+            ModpGroup::from_number(*g).expect("group"),
+            ExponentPolicy::Rfc3526,
+            128,
+            rng,
+        )
+        .expect("dh key");
+        (*g, k.to_bytes().as_bytes().to_vec())
+    });
+    let c_a = Counters::random(Profile::Xep, rng).c_a;
+    // D33: HMAC(N_A, RS) for every secret Alice holds, plus 1-3 random values,
+    // in a random order.
+    let n_random = 1 + (rng.next_u32() % 3) as usize;
+    let rshashes_random: Vec<Vec<u8>> = (0..n_random).map(|_| random(rng, 32)).collect();
+    let mut rshashes: Vec<Vec<u8>> = alice_rs
+        .iter()
+        .map(|rs| secrets::rshash(HASH, &n_a, rs).as_bytes().to_vec())
+        .chain(rshashes_random.iter().cloned())
+        .collect();
+    for i in (1..rshashes.len()).rev() {
+        let j = (rng.next_u32() as usize) % (i + 1);
+        rshashes.swap(i, j);
+    }
+    let srshash_random = random(rng, 32);
+    Secrets {
+        thread,
+        n_a,
+        alice_x,
+        n_b,
+        bob_y,
+        c_a,
+        rshashes,
+        rshashes_random,
+        srshash_random,
+        alice_rs: alice_rs.to_vec(),
+        bob_rs: Vec::new(),
+    }
+}
+
+pub fn alice_pins(s: &Secrets) -> TestPins {
+    TestPins {
+        thread: Some(s.thread.clone()),
+        nonce: Some(s.n_a.clone()),
+        dh_x: s.alice_x.clone(),
+        rshashes: Some(s.rshashes.clone()),
+        ..TestPins::default()
+    }
+}
+
+pub fn bob_pins(s: &Secrets) -> TestPins {
+    TestPins {
+        nonce: Some(s.n_b.clone()),
+        dh_x: s.bob_y.iter().cloned().collect(),
+        c_a: Some(s.c_a),
+        srshash_random: Some(s.srshash_random.clone()),
+        ..TestPins::default()
+    }
+}
+
+/// A store holding `secrets` for `peer`, oldest last (as a store lists them).
+pub fn store_with(peer: &str, list: &[Vec<u8>], now: SystemTime) -> MemoryStore {
+    let mut s = MemoryStore::new();
+    for rs in list.iter().rev() {
+        s.store(
+            peer,
+            None,
+            RetainedSecret {
+                secret: SecretBytes::new(rs.clone()),
+                stored_at: now,
+                verified: false,
+            },
+        );
+    }
+    s
+}
+
+/// One pinned session between the two stores.
+fn session(
+    sc: &Scenario,
+    rng: &mut ChaCha20Rng,
+    now: SystemTime,
+    alice_store: MemoryStore,
+    bob_store: MemoryStore,
+) -> (Pair, Secrets) {
+    let alice_rs = secret_list(&alice_store, "bob@example.com", now);
+    let mut secrets = draw(sc, rng, &alice_rs);
+    secrets.bob_rs = secret_list(&bob_store, "alice@example.org", now);
+    // The endpoints' own RNGs are never drawn from once everything is pinned;
+    // give them seeds of their own anyway.
+    let alice = Endpoint::initiate_pinned(
+        alice_config(sc),
+        ChaCha20Rng::seed_from_u64(rng.next_u64()),
+        "bob@example.com",
+        alice_pins(&secrets),
+    )
+    .expect("alice config");
+    let bob = Endpoint::responder_pinned(
+        bob_config(sc),
+        ChaCha20Rng::seed_from_u64(rng.next_u64()),
+        bob_pins(&secrets),
+    )
+    .expect("bob config");
+    let mut pair = Pair {
+        now,
+        alice: Side {
+            who: Who::Alice,
+            jid: ALICE,
+            ep: alice,
+            store: alice_store,
+            outbox: Vec::new(),
+        },
+        bob: Side {
+            who: Who::Bob,
+            jid: BOB,
+            ep: bob,
+            store: bob_store,
+            outbox: Vec::new(),
+        },
+        log: Vec::new(),
+    };
+    let mut log = Vec::new();
+    pair.alice.collect(&mut log);
+    pair.log = log;
+    pair.drive();
+    (pair, secrets)
+}
+
+/// The message stanza `send` is given for a step: `<message>` with `content`.
+pub fn content_stanza(content: &str) -> Stanza {
+    Stanza::parse(&format!(
+        "<message xmlns='jabber:client'>{content}</message>"
+    ))
+    .expect("scenario content parses")
+}
+
+/// Runs a scenario: the negotiation, then its steps.
+pub fn run(sc: &Scenario) -> Run {
+    let mut rng = seeded(sc.name);
+    let mut now = t0();
+    let (mut alice_store, mut bob_store) = (MemoryStore::new(), MemoryStore::new());
+    if sc.prior_session {
+        let (first, _) = session(sc, &mut rng, now, alice_store, bob_store);
+        assert!(first.alice.ep.is_established() && first.bob.ep.is_established());
+        alice_store = first.alice.store;
+        bob_store = first.bob.store;
+        now = first.now + Duration::from_secs(3600);
+    }
+    let (mut pair, secrets) = session(sc, &mut rng, now, alice_store, bob_store);
+    for step in sc.steps {
+        match *step {
+            Step::Send(who, content) => {
+                let now = pair.now;
+                let mut log = std::mem::take(&mut pair.log);
+                let side = pair.side(who);
+                side.ep.send(now, content_stanza(content)).expect("send");
+                side.collect(&mut log);
+                pair.log = log;
+            }
+            Step::Terminate(who) => {
+                let now = pair.now;
+                let mut log = std::mem::take(&mut pair.log);
+                let side = pair.side(who);
+                side.ep.terminate(now).expect("terminate");
+                side.collect(&mut log);
+                pair.log = log;
+            }
+        }
+        pair.drive();
+    }
+    Run {
+        log: pair.log,
+        secrets,
+    }
+}
+
+/// The snapshot text: one line per stanza (wire XML) or event, in order.
+pub fn snapshot(sc: &Scenario, run: &Run) -> String {
+    let mut out = format!("# {}\n", sc.title);
+    for e in &run.log {
+        match e {
+            Entry::Stanza { from, xml } => {
+                let arrow = match from {
+                    Who::Alice => "alice -> bob",
+                    Who::Bob => "bob -> alice",
+                };
+                out += &format!("{arrow}: {xml}\n");
+            }
+            Entry::Event { who, text } => out += &format!("[{}] {text}\n", who.name()),
+        }
+    }
+    out
+}
+
+fn hx(b: &[u8]) -> String {
+    hex::encode(b)
+}
+
+fn form_text(stanza: &Stanza) -> (Negotiation, String) {
+    let neg = stanza
+        .negotiation()
+        .expect("negotiation parses")
+        .expect("a negotiation form");
+    let bytes = neg.form.form_bytes(NormProfile::Xep).expect("form bytes");
+    (neg.message, String::from_utf8(bytes).expect("utf-8"))
+}
+
+fn counter_hex(c: u128) -> String {
+    hx(&mpi::encode_u128(c))
+}
+
+/// The esession-transcript/1 document of a run.
+#[allow(clippy::too_many_lines)]
+pub fn vector(sc: &Scenario, run: &Run) -> Value {
+    let s = &run.secrets;
+    let stanzas: Vec<(Who, &str)> = run
+        .log
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Stanza { from, xml } => Some((*from, xml.as_str())),
+            Entry::Event { .. } => None,
+        })
+        .collect();
+    let oss = sc.password.map(|p| hx(p.as_bytes()));
+    let mut alice_dh = Map::new();
+    for (g, x) in &s.alice_x {
+        let k = DhPrivateKey::from_bytes(ModpGroup::from_number(*g).expect("group"), x).expect("x");
+        alice_dh.insert(g.to_string(), json!({"x": hx(x), "e": hx(k.public_key())}));
+    }
+    let alice = json!({
+        "jid": ALICE,
+        "offer_modp": sc.alice_modp,
+        "nonce": hx(&s.n_a),
+        "dh": alice_dh,
+        "retained_secrets": s.alice_rs.iter().map(|r| hx(r)).collect::<Vec<_>>(),
+        "rshashes_random": s.rshashes_random.iter().map(|r| hx(r)).collect::<Vec<_>>(),
+        "oss": oss,
+        "sign_key": null,
+    });
+    let mut doc = json!({
+        "schema": "esession-transcript/1",
+        "name": sc.title,
+        "source": format!(
+            "generated by esession-online (crates/esession-online/tests/common_transcript/mod.rs, scenario {:?}, seed SHA-256(\"esession-online-transcripts/{}\")): both endpoints run in memory with this randomness pinned",
+            sc.name, sc.name
+        ),
+        "profile": "xep",
+        "mode": "4-message",
+        "thread": s.thread,
+        "alice": alice,
+    });
+    let kinds = ["request", "response", "accept", "accept"];
+    if let Some(err) = sc.expect_error {
+        // A rejection: msg1 and the error answer, nothing derived.
+        doc["bob"] = json!({
+            "jid": BOB,
+            "accept_modp": sc.bob_modp,
+            "nonce": hx(&s.n_b),
+            "retained_secrets": [],
+            "oss": oss,
+            "sign_key": null,
+        });
+        doc["messages"] = json!(
+            stanzas
+                .iter()
+                .enumerate()
+                .map(|(i, (from, xml))| json!({
+                    "n": i + 1,
+                    "from": from.name(),
+                    "kind": if i == 0 { "request" } else { "error" },
+                    "xml": xml,
+                }))
+                .collect::<Vec<_>>()
+        );
+        doc["expect_error"] = json!(err);
+        doc["expect_error_step"] = json!(2);
+        return doc;
+    }
+
+    // The four negotiation messages, parsed from the recorded text.
+    let parsed: Vec<Stanza> = stanzas[..4]
+        .iter()
+        .map(|(_, x)| Stanza::parse(x).expect("stanza"))
+        .collect();
+    let (m1, form_a) = form_text(&parsed[0]);
+    let (m2, form_b) = form_text(&parsed[1]);
+    let (m3, form_a2) = form_text(&parsed[2]);
+    let (m4, form_b2) = form_text(&parsed[3]);
+    let (
+        Negotiation::Request(_),
+        Negotiation::Response(m2),
+        Negotiation::AliceAccept(m3),
+        Negotiation::BobAccept(m4),
+    ) = (m1, m2, m3, m4)
+    else {
+        panic!("{}: not a 4-message negotiation", sc.name)
+    };
+    let group = ModpGroup::from_number(m2.modp).expect("group");
+    let cipher = CipherAlg::from_name(&m2.crypt_alg).expect("cipher");
+    let (_, y_bytes) = s.bob_y.clone().expect("bob's y");
+    let y = DhPrivateKey::from_bytes(group, &y_bytes).expect("y");
+    assert_eq!(y.public_key(), m2.dhkey.as_slice(), "{}: d = g^y", sc.name);
+    let x_bytes = &s
+        .alice_x
+        .iter()
+        .find(|(g, _)| *g == m2.modp)
+        .expect("alice's x")
+        .1;
+    let x = DhPrivateKey::from_bytes(group, x_bytes).expect("x");
+    let e = x.public_key().to_vec();
+    let d = m2.dhkey.clone();
+    let shared = x.shared_secret(&d).expect("d^x");
+    let k = keys::k_dh(HASH, shared.as_bytes());
+    let provisional =
+        DirectionKeys::derive(HASH, cipher, Profile::Xep, k.as_bytes(), Role::Initiator)
+            .expect("provisional keys");
+    let mac_a = identity::mac_a(
+        HASH,
+        provisional.ks().as_bytes(),
+        &MacAInput {
+            n_a: &s.n_a,
+            n_b: &m2.my_nonce,
+            e: &e,
+            pub_key_a: b"",
+            form_a: form_a.as_bytes(),
+            form_a2: form_a2.as_bytes(),
+        },
+    );
+    let shown = sas::sas(HASH, &m3.mac, form_b.as_bytes());
+    let rsh: Vec<&[u8]> = m3.rshashes.iter().map(Vec::as_slice).collect();
+    let bob_cands: Vec<&[u8]> = s.bob_rs.iter().map(Vec::as_slice).collect();
+    let srs = secrets::find_srs_bob(HASH, &s.n_a, &rsh, &bob_cands).map(|i| s.bob_rs[i].clone());
+    let k_final = secrets::k_final(
+        HASH,
+        k.as_bytes(),
+        srs.as_deref(),
+        sc.password.map(str::as_bytes),
+    );
+    let session =
+        SessionKeys::derive(HASH, cipher, Profile::Xep, k_final.as_bytes()).expect("session keys");
+    let mac_b = identity::mac_b(
+        HASH,
+        session.responder().ks().as_bytes(),
+        &MacBInput {
+            n_a: &s.n_a,
+            n_b: &m2.my_nonce,
+            d: &d,
+            pub_key_b: b"",
+            form_b: form_b.as_bytes(),
+            form_b2: Some(form_b2.as_bytes()),
+        },
+    );
+    let ctr = Counters::from_c_a(m2.counter);
+    let new_rs = secrets::new_retained_secret(HASH, k_final.as_bytes());
+    doc["bob"] = json!({
+        "jid": BOB,
+        "accept_modp": sc.bob_modp,
+        "nonce": hx(&s.n_b),
+        "y": hx(&y_bytes),
+        "d": hx(&d),
+        "counter_a": counter_hex(s.c_a),
+        "retained_secrets": s.bob_rs.iter().map(|r| hx(r)).collect::<Vec<_>>(),
+        "srshash_random": if srs.is_none() { json!(hx(&s.srshash_random)) } else { Value::Null },
+        "oss": oss,
+        "sign_key": null,
+    });
+    doc["negotiated"] = json!({
+        "modp": m2.modp,
+        "crypt_algs": m2.crypt_alg,
+        "hash_algs": m2.hash_alg,
+        "compress": m2.compress,
+        "sas_algs": m2.sas_alg,
+        "init_pubkey": m2.init_pubkey,
+        "resp_pubkey": m2.resp_pubkey,
+        "ver": m2.ver,
+        "rekey_freq": m2.rekey_freq,
+        "stanzas": m2.stanzas,
+    });
+    doc["messages"] = json!(
+        stanzas[..4]
+            .iter()
+            .enumerate()
+            .map(|(i, (from, xml))| json!({"n": i + 1, "from": from.name(), "kind": kinds[i], "xml": xml}))
+            .collect::<Vec<_>>()
+    );
+    let pk = |dk: &DirectionKeys| {
+        (
+            hx(dk.kc().key_bytes()),
+            hx(dk.km().as_bytes()),
+            hx(dk.ks().as_bytes()),
+        )
+    };
+    let (pkc, pkm, pks) = pk(&provisional);
+    let (kca, kma, ksa) = pk(session.initiator());
+    let (kcb, kmb, ksb) = pk(session.responder());
+    doc["derived"] = json!({
+        "shared_secret": hx(shared.as_bytes()),
+        "k_dh": hx(k.as_bytes()),
+        "counter_b": counter_hex(ctr.c_b),
+        "provisional_keys": {"KCA": pkc, "KMA": pkm, "KSA": pks},
+        "form_a": form_a,
+        "form_b": form_b,
+        "form_a2": form_a2,
+        "form_b2": form_b2,
+        "mac_a": hx(mac_a.as_bytes()),
+        "id_a": hx(&m3.identity),
+        "m_a": hx(&m3.mac),
+        "sas": shown.display(Profile::Xep),
+        "rshashes": m3.rshashes.iter().map(|r| hx(r)).collect::<Vec<_>>(),
+        "srs": srs.as_ref().map(|r| hx(r)),
+        "k_final": hx(k_final.as_bytes()),
+        "srshash": hx(&m4.srshash),
+        "keys": {"KCA": kca, "KMA": kma, "KSA": ksa, "KCB": kcb, "KMB": kmb, "KSB": ksb},
+        "mac_b": hx(mac_b.as_bytes()),
+        "id_b": hx(&m4.identity),
+        "m_b": hx(&m4.mac),
+        "new_retained_secret": hx(new_rs.as_bytes()),
+    });
+
+    // XEP-0200 stanzas: counters continue after the identities (D13).
+    let mut next = [
+        counters::advance(
+            ctr.c_a,
+            esession_crypto::cipher::blocks_for(m3.identity.len()),
+        ),
+        counters::advance(
+            ctr.c_b,
+            esession_crypto::cipher::blocks_for(m4.identity.len()),
+        ),
+    ];
+    let mut out = Vec::new();
+    let mut termination = Vec::new();
+    let mut contents = sc.steps.iter().filter_map(|st| match st {
+        Step::Send(_, c) => Some(*c),
+        Step::Terminate(_) => None,
+    });
+    for (from, xml) in &stanzas[4..] {
+        let st = Stanza::parse(xml).expect("stanza");
+        let c = st.encrypted().expect("<c/>").expect("an encrypted stanza");
+        let from_alice = *from == Who::Alice;
+        let slot = usize::from(!from_alice);
+        let dk = session.of(if from_alice {
+            Role::Initiator
+        } else {
+            Role::Responder
+        });
+        let before = next[slot];
+        let data = c.content.data.clone().expect("data");
+        let mut plain = data.clone();
+        let blocks = dk
+            .kc()
+            .apply_keystream(Profile::Xep.cipher_counter(before), &mut plain)
+            .expect("keystream");
+        let after = counters::advance(before, blocks);
+        next[slot] = after;
+        let plaintext = String::from_utf8(plain).expect("utf-8 plaintext");
+        let form = content_stanza(&plaintext)
+            .negotiation()
+            .expect("plaintext parses")
+            .map(|n| n.message);
+        let kind = if let Some(message) = form {
+            match message {
+                Negotiation::Terminate => "terminate",
+                Negotiation::TerminateAck => "terminate-ack",
+                other => panic!("{}: unexpected form {other:?}", sc.name),
+            }
+        } else {
+            let expected = contents.next().expect("a content step");
+            assert_eq!(plaintext, expected, "{}: stanza plaintext", sc.name);
+            "content"
+        };
+        if kind != "content" {
+            termination
+                .push(json!({"from": from.name(), "kind": kind, "xml": xml, "old_mac_keys": []}));
+        }
+        out.push(json!({
+            "from": from.name(),
+            "kind": kind,
+            "plaintext": plaintext,
+            "counter_before": counter_hex(before),
+            "counter_after": counter_hex(after),
+            "data": hx(&data),
+            "m_content": String::from_utf8(c.m_content.clone()).expect("utf-8"),
+            "mac": hx(&c.content.mac),
+            "xml": xml,
+        }));
+    }
+    doc["stanzas"] = json!(out);
+    if !termination.is_empty() {
+        doc["termination"] = json!(termination);
+    }
+    doc
+}
+
+/// The text written to `vectors/online/<name>.json`.
+pub fn render(doc: &Value) -> String {
+    let mut out = serde_json::to_string_pretty(doc).expect("json");
+    out.push('\n');
+    out
+}

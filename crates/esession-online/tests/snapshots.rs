@@ -1,0 +1,68 @@
+//! Insta snapshots of whole transcripts (issue 5): for each scenario of
+//! `tests/common_transcript`, every stanza as it crossed the in-memory router
+//! (wire XML, stamped with the sender's JID) and every event the endpoints
+//! reported, in order. The randomness is seeded and pinned, so the transcripts
+//! are deterministic; the same runs are published as `vectors/online/`.
+//!
+//! Snapshots are committed (`tests/snapshots/`); a changed byte fails the
+//! test. After an intended change: `INSTA_UPDATE=always cargo test -p
+//! esession-online --test snapshots`, review the diff, commit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
+mod common_transcript;
+
+use common_transcript::{SCENARIOS, run, snapshot};
+
+fn check(name: &str) {
+    let sc = SCENARIOS
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no scenario {name}"));
+    let r = run(sc);
+    insta::assert_snapshot!(name, snapshot(sc, &r));
+}
+
+#[test]
+fn transcript_4message_no_keys() {
+    check("4message-no-keys");
+}
+
+#[test]
+fn transcript_second_session_retained_secret() {
+    check("4message-retained-secret");
+}
+
+#[test]
+fn transcript_shared_password() {
+    check("4message-shared-password");
+}
+
+#[test]
+fn transcript_termination() {
+    check("4message-termination");
+}
+
+#[test]
+fn transcript_rejection_no_acceptable_modp() {
+    check("rejection-no-acceptable-modp");
+}
+
+/// Every scenario has a snapshot test above.
+#[test]
+fn every_scenario_is_snapshotted() {
+    let tested = [
+        "4message-no-keys",
+        "4message-retained-secret",
+        "4message-shared-password",
+        "4message-termination",
+        "rejection-no-acceptable-modp",
+    ];
+    for sc in SCENARIOS {
+        assert!(
+            tested.contains(&sc.name),
+            "{} has no snapshot test",
+            sc.name
+        );
+    }
+}
