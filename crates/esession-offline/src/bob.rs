@@ -42,10 +42,22 @@ use crate::{Error, NONCE_LEN};
 /// start an offline session with Alice while he has an ESession with her
 /// (XEP-0187 §3), and MUST terminate it as soon as he sees her online (§5):
 /// both are the caller's duty.
-#[derive(Debug)]
 pub struct Initiator<'k> {
     config: Config,
     signing_key: &'k SigningKey,
+    /// Pinned mpi(y) for vectors (see [`Initiator::pin_y_for_tests`]).
+    pinned_y: Option<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for Initiator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the pinned y.
+        f.debug_struct("Initiator")
+            .field("config", &self.config)
+            .field("signing_key", &self.signing_key)
+            .field("pinned_y", &self.pinned_y.is_some())
+            .finish()
+    }
 }
 
 /// Alice's options after every check of XEP-0187 §3.2, with Bob's choices.
@@ -100,7 +112,15 @@ impl<'k> Initiator<'k> {
         Ok(Initiator {
             config,
             signing_key,
+            pinned_y: None,
         })
+    }
+
+    /// Uses mpi(`y`) as Bob's DH exponent instead of drawing one: for test
+    /// vectors only (STYLE §3, snow's `fixed_ephemeral_key_for_testing_only`).
+    #[doc(hidden)]
+    pub fn pin_y_for_tests(&mut self, y: &[u8]) {
+        self.pinned_y = Some(zeroize::Zeroizing::new(y.to_vec()));
     }
 
     /// XEP-0187 §3.2: parses the options `<x/>` published by `alice`, and
@@ -161,12 +181,15 @@ impl<'k> Initiator<'k> {
         let e = dhkeys
             .get(c.group_index)
             .ok_or(Error::InvalidOptions("no dhkeys value for the group"))?;
-        let y = DhPrivateKey::generate(
-            c.group,
-            self.config.exponent_policy,
-            c.cipher.block_bits().max(128),
-            rng,
-        )?;
+        let y = match &self.pinned_y {
+            Some(y) => DhPrivateKey::from_bytes(c.group, y)?,
+            None => DhPrivateKey::generate(
+                c.group,
+                self.config.exponent_policy,
+                c.cipher.block_bits().max(128),
+                rng,
+            )?,
+        };
         // XEP-0116 §4.5.1: checks 1 < e < p-1 first.
         let shared = y.shared_secret(e)?;
         let mut n_b = vec![0u8; NONCE_LEN];
