@@ -19,8 +19,8 @@ use esession_wire::{
 };
 
 use crate::negotiated::{self, Choice, Negotiated};
+use crate::rekey::{SessionKeys as TrafficState, TERMINATE_RESERVE_BLOCKS};
 use crate::store::{RetainedSecret, RetainedSecretStore};
-use crate::traffic::StanzaCipher;
 use crate::{Config, Error, PeerMisbehaved};
 
 /// How long the terminator keeps its receive keys waiting for the
@@ -120,6 +120,8 @@ pub struct TestPins {
     pub rshashes: Option<Vec<Vec<u8>>>,
     /// Bob's random srshash when no SRS matched.
     pub srshash_random: Option<Vec<u8>>,
+    /// The exponents of our re-keys, used in order (XEP-0200 §7.2).
+    pub rekey_x: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for TestPins {
@@ -278,18 +280,19 @@ struct AwaitBobAccept {
     /// C_A after ID_A.
     c_a: u128,
     c_b: u128,
+    /// Our DH exponent, kept for re-keys (XEP-0200 §7).
+    x: DhPrivateKey,
 }
 
 /// The XEP-0200 session.
 struct Active {
-    send: StanzaCipher,
-    recv: StanzaCipher,
+    keys: TrafficState,
     stanzas: Vec<String>,
 }
 
 /// We sent the terminate: the send keys are gone (D43).
 struct Terminating {
-    recv: StanzaCipher,
+    keys: TrafficState,
     deadline: SystemTime,
 }
 
@@ -640,7 +643,7 @@ impl<R: CryptoRng> Endpoint<R> {
     /// Encrypts `stanza` (its content except thread, error and amp; XEP-0200 §6,
     /// DECISIONS D38) and queues it. The thread is set to the session's, and
     /// `to` to the peer if absent.
-    pub fn send(&mut self, _now: SystemTime, mut stanza: Stanza) -> Result<(), Error> {
+    pub fn send(&mut self, now: SystemTime, mut stanza: Stanza) -> Result<(), Error> {
         let State::Active(active) = &mut self.state else {
             return Err(Error::InvalidState("the session is not established"));
         };
@@ -652,9 +655,93 @@ impl<R: CryptoRng> Endpoint<R> {
             stanza.set_attr("to", &self.ctx.peer);
         }
         stanza.set_thread(&self.ctx.thread);
-        active.send.seal(&mut stanza)?;
+        match active.keys.seal(&mut stanza, TERMINATE_RESERVE_BLOCKS) {
+            Ok(()) => {}
+            Err(Error::KeyExhausted) => {
+                // D42: the 2^32-block limit came first: terminate.
+                self.terminate(now)?;
+                return Err(Error::KeyExhausted);
+            }
+            Err(e) => return Err(e),
+        }
         self.ctx.out.push_back(Output::Send(stanza));
         Ok(())
+    }
+
+    /// Starts a re-key (XEP-0200 §7; DECISIONS D41, D42): queues a message
+    /// carrying `<key/>` (a fresh e, sealed under the current keys) and
+    /// switches our send keys. Allowed once rekey_freq stanzas were sent and
+    /// received since the last key exchange, never in the gajim profile (G9).
+    pub fn rekey(&mut self, now: SystemTime) -> Result<(), Error> {
+        self.rekey_checked(now, true)
+    }
+
+    /// [`Endpoint::rekey`] without the rekey_freq check: a misbehaving peer,
+    /// for tests only.
+    #[doc(hidden)]
+    pub fn rekey_ignoring_rekey_freq(&mut self, now: SystemTime) -> Result<(), Error> {
+        self.rekey_checked(now, false)
+    }
+
+    fn rekey_checked(&mut self, _now: SystemTime, check: bool) -> Result<(), Error> {
+        let State::Active(active) = &mut self.state else {
+            return Err(Error::InvalidState("the session is not established"));
+        };
+        if check && !active.keys.may_rekey() {
+            return Err(Error::InvalidState(
+                "re-keying is not allowed yet (rekey_freq, profile)",
+            ));
+        }
+        let group = active.keys.group()?;
+        let x = if self.ctx.pins.rekey_x.is_empty() {
+            DhPrivateKey::generate(
+                group,
+                self.ctx.config.exponent_policy,
+                N_BITS,
+                &mut self.ctx.rng,
+            )?
+        } else {
+            DhPrivateKey::from_bytes(group, &self.ctx.pins.rekey_x.remove(0))?
+        };
+        let mut stanza = self.ctx.message();
+        active.keys.rekey(&mut stanza, x, check)?;
+        self.ctx.out.push_back(Output::Send(stanza));
+        Ok(())
+    }
+
+    /// True when [`Endpoint::rekey`] is allowed now (D42).
+    pub fn may_rekey(&self) -> bool {
+        matches!(&self.state, State::Active(a) if a.keys.may_rekey())
+    }
+
+    /// Our send and receive counters (the counter the next stanza in each
+    /// direction enters with), while the session is established or
+    /// terminating. For tests and vectors.
+    #[doc(hidden)]
+    pub fn counters(&self) -> Option<(Option<u128>, u128)> {
+        match &self.state {
+            State::Active(a) => Some((a.keys.send_counter(), a.keys.recv_counter())),
+            State::Terminating(t) => Some((t.keys.send_counter(), t.keys.recv_counter())),
+            _ => None,
+        }
+    }
+
+    /// How many retired MAC keys wait to be published in our next stanza
+    /// (XEP-0200 §8; D41).
+    pub fn pending_old_mac_keys(&self) -> usize {
+        match &self.state {
+            State::Active(a) => a.keys.pending_old_keys(),
+            _ => 0,
+        }
+    }
+
+    /// Pretends only `blocks_left` blocks may still be sent under the current
+    /// key. For tests of the 2^32-block limit only.
+    #[doc(hidden)]
+    pub fn exhaust_send_key(&mut self, blocks_left: u64) {
+        if let State::Active(a) = &mut self.state {
+            a.keys.exhaust_send_key(blocks_left);
+        }
     }
 
     /// Terminates the session (XEP-0116 §5; DECISIONS D43): queues the
@@ -667,11 +754,18 @@ impl<R: CryptoRng> Endpoint<R> {
         let State::Active(mut active) = std::mem::replace(&mut self.state, State::Closed) else {
             return Err(Error::Internal("state"));
         };
-        let stanza = seal_form(&self.ctx, &mut active.send, &Negotiation::Terminate)?;
+        let stanza = match seal_form(&self.ctx, &mut active.keys, &Negotiation::Terminate) {
+            Ok(s) => s,
+            Err(e) => {
+                self.state = State::Active(active);
+                return Err(e);
+            }
+        };
         self.ctx.out.push_back(Output::Send(stanza));
-        let Active { recv, .. } = *active; // the send keys drop (and zeroize) here
+        let Active { mut keys, .. } = *active;
+        keys.drop_send_keys(); // the send keys drop (and zeroize) here
         self.state = State::Terminating(Box::new(Terminating {
-            recv,
+            keys,
             deadline: now + TERMINATE_ACK_TIMEOUT,
         }));
         Ok(())
@@ -692,13 +786,13 @@ impl<R: CryptoRng> Endpoint<R> {
 /// An encrypted message carrying a negotiation form (terminate, D43).
 fn seal_form<R>(
     ctx: &Ctx<R>,
-    send: &mut StanzaCipher,
+    keys: &mut TrafficState,
     form: &Negotiation,
 ) -> Result<Stanza, Error> {
     let wire = form.to_wire().map_err(Error::Encode)?;
     let mut s = Stanza::message(&ctx.peer, &ctx.thread);
     s.push_negotiation(&wire);
-    send.seal(&mut s)?;
+    keys.seal(&mut s, 0)?;
     Ok(s)
 }
 
@@ -983,6 +1077,7 @@ impl AwaitResponse {
             candidates,
             c_a,
             c_b: counters.c_b,
+            x,
         })))
     }
 }
@@ -1160,9 +1255,17 @@ impl AwaitAliceAccept {
             retained_secret_used: srs.is_some(),
             chain_verified,
         }));
+        let e = e.to_vec();
         Ok(State::Active(Box::new(Active {
-            send: StanzaCipher::new(session.responder().clone(), c_b),
-            recv: StanzaCipher::new(session.initiator().clone(), c_a),
+            keys: TrafficState::new(
+                s.negotiated.cipher,
+                (session.responder(), c_b),
+                (session.initiator(), c_a),
+                s.y,
+                e,
+                s.negotiated.rekey_freq,
+                s.negotiated.compress,
+            ),
             stanzas: s.negotiated.stanzas.clone(),
         })))
     }
@@ -1260,8 +1363,15 @@ impl AwaitBobAccept {
             chain_verified,
         }));
         Ok(State::Active(Box::new(Active {
-            send: StanzaCipher::new(session.initiator().clone(), s.c_a),
-            recv: StanzaCipher::new(session.responder().clone(), c_b),
+            keys: TrafficState::new(
+                s.negotiated.cipher,
+                (session.initiator(), s.c_a),
+                (session.responder(), c_b),
+                s.x,
+                s.d,
+                s.negotiated.rekey_freq,
+                s.negotiated.compress,
+            ),
             stanzas: s.negotiated.stanzas.clone(),
         })))
     }
@@ -1269,20 +1379,24 @@ impl AwaitBobAccept {
 
 /// What a verified, decrypted stanza turned out to be.
 enum Decrypted {
+    /// A verified stanza with nothing for the application (a bare re-key).
+    Nothing,
     Terminate,
     TerminateAck,
     Content(Stanza),
 }
 
 fn open(
-    recv: &mut StanzaCipher,
+    keys: &mut TrafficState,
     stanzas: Option<&[String]>,
     mut stanza: Stanza,
 ) -> Result<Decrypted, Failure> {
     let failure = |e: Error| Failure::not_acceptable(e, None);
-    let control = recv.open(&mut stanza).map_err(failure)?;
-    if control.key.is_some() || control.new.is_some() {
-        return Err(failure(Error::Unsupported("re-key (<key/>, <new/>)")));
+    let opened = keys.open(&mut stanza).map_err(failure)?;
+    let has_content = stanza.children().any(|c| !stanza.stays_clear(c));
+    if opened.rekeyed && !has_content {
+        // A re-key stanza without content (XEP-0200 §7.2).
+        return Ok(Decrypted::Nothing);
     }
     // The stanza kind is envelope, outside the MAC: checked once the content
     // verified, so that forgeries are reported as MAC failures first.
@@ -1321,14 +1435,15 @@ impl Active {
         _now: SystemTime,
         stanza: Stanza,
     ) -> Result<State, Failure> {
-        match open(&mut self.recv, Some(&self.stanzas), stanza)? {
+        match open(&mut self.keys, Some(&self.stanzas), stanza)? {
+            Decrypted::Nothing => Ok(State::Active(Box::new(self))),
             Decrypted::Content(s) => {
                 ctx.out.push_back(Output::Received(s));
                 Ok(State::Active(Box::new(self)))
             }
             Decrypted::Terminate => {
                 // D43: acknowledge, encrypted, then drop every key.
-                let ack = seal_form(ctx, &mut self.send, &Negotiation::TerminateAck)?;
+                let ack = seal_form(ctx, &mut self.keys, &Negotiation::TerminateAck)?;
                 ctx.out.push_back(Output::Send(ack));
                 ctx.out
                     .push_back(Output::Terminated(TerminationReason::ByPeer));
@@ -1349,7 +1464,8 @@ impl Terminating {
         ctx: &mut Ctx<R>,
         stanza: Stanza,
     ) -> Result<State, Failure> {
-        match open(&mut self.recv, None, stanza).map_err(|f| Failure::silent(*f.error))? {
+        match open(&mut self.keys, None, stanza).map_err(|f| Failure::silent(*f.error))? {
+            Decrypted::Nothing => Ok(State::Terminating(Box::new(self))),
             Decrypted::Content(s) => {
                 ctx.out.push_back(Output::Received(s));
                 Ok(State::Terminating(Box::new(self)))

@@ -117,6 +117,12 @@ pub enum PeerMisbehaved {
     /// The peer sent an encrypted stanza of a kind that was not negotiated.
     #[error("stanza kind was not negotiated")]
     StanzaKindNotNegotiated,
+    /// The peer sent `<key/>` before rekey_freq stanzas were exchanged since
+    /// the last key exchange, or in a profile without re-keying
+    /// (XEP-0200 §7: "MUST NOT initiate key re-exchanges more frequently than
+    /// the agreed limit"; DECISIONS D42).
+    #[error("re-key before the agreed rekey_freq")]
+    RekeyTooEarly,
 }
 
 impl PeerMisbehaved {

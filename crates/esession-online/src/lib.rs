@@ -94,6 +94,7 @@ mod config;
 mod endpoint;
 mod error;
 mod negotiated;
+mod rekey;
 mod store;
 mod traffic;
 

@@ -36,6 +36,8 @@ pub struct Negotiated {
     pub stanzas: Vec<String>,
     /// rekey_freq (D42).
     pub rekey_freq: u32,
+    /// The compression of stanza content (XEP-0200 §6).
+    pub compress: crate::Compression,
 }
 
 /// Bob's full choice: what goes into msg2 besides his nonce, d and C_A.
@@ -134,6 +136,7 @@ pub(crate) fn choose(config: &Config, offer: &Offer) -> Result<Choice, Vec<Strin
                     logging: logging.clone(),
                     stanzas,
                     rekey_freq: offer.rekey_freq.max(config.rekey_freq),
+                    compress: crate::Compression::None,
                 },
                 modp_index,
                 logging_var: offer.logging_var,
@@ -223,6 +226,7 @@ pub(crate) fn check_response(
         logging: r.logging.clone().unwrap_or_default(),
         stanzas: r.stanzas.clone(),
         rekey_freq,
+        compress: crate::Compression::None,
     })
 }
 

@@ -190,6 +190,28 @@ impl StanzaCipher {
         std::mem::replace(&mut self.km, keys.km)
     }
 
+    /// A cipher for the same direction and counter under other keys: the
+    /// receive side of a re-key set (XEP-0200 §7). The block count restarts.
+    pub(crate) fn switched(&self, keys: TrafficKeys) -> Self {
+        StanzaCipher {
+            hash: self.hash,
+            profile: self.profile,
+            kc: keys.kc,
+            km: keys.km,
+            counter: self.counter,
+            compression: self.compression,
+            blocks_under_key: 0,
+            carry: Zeroizing::new(Vec::new()),
+        }
+    }
+
+    /// Pretends `blocks` were already encrypted under the current key. For
+    /// tests of the 2^32-block limit only.
+    #[doc(hidden)]
+    pub fn set_blocks_under_key(&mut self, blocks: u64) {
+        self.blocks_under_key = blocks;
+    }
+
     fn cipher_none(&self) -> bool {
         self.kc.alg() == CipherAlg::None
     }
@@ -225,6 +247,17 @@ impl StanzaCipher {
     /// Fails with [`Error::KeyExhausted`] (nothing sent, counter unchanged)
     /// when the stanza would pass the 2^32-block limit of one key.
     pub fn seal_with(&mut self, stanza: &mut Stanza, control: ControlFields) -> Result<(), Error> {
+        self.seal_reserving(stanza, control, 0)
+    }
+
+    /// [`StanzaCipher::seal_with`], keeping `reserve` blocks of the key's
+    /// limit unused (for a final terminate, D42).
+    pub(crate) fn seal_reserving(
+        &mut self,
+        stanza: &mut Stanza,
+        control: ControlFields,
+        reserve: u64,
+    ) -> Result<(), Error> {
         let m = stanza.encryptable_content();
         let c = self.counter;
         let (data, blocks) = if m.is_empty() {
@@ -239,7 +272,9 @@ impl StanzaCipher {
                 }
             }
             let blocks = self.blocks(buf.len());
-            self.blocks_after(blocks)?;
+            if self.blocks_after(blocks)? > MAX_BLOCKS_PER_KEY - reserve.min(MAX_BLOCKS_PER_KEY) {
+                return Err(Error::KeyExhausted);
+            }
             self.kc
                 .apply_keystream(self.profile.cipher_counter(c), &mut buf)?;
             (Some(buf), blocks)
