@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""Re-derives the key schedule of every vectors/online/*.json file from its recorded
+secrets and its recorded stanzas.
+
+Usage (from the repository root):
+
+    python3 vectors/tools/rederive_online.py [--dir vectors/online] [-v]
+
+Exit status 0 if every value re-derives, 1 if any file has a mismatch (all mismatches
+are listed). Independent of the Rust crates: Python 3 stdlib (hashlib, hmac, pow(),
+xml.etree) and the `cryptography` package (AES-CTR from OpenSSL) only.
+
+What it reads from where:
+
+* the secrets (x, y, nonces, C_A, retained secrets, OSS, random rshashes, random
+  srshash) from the `alice` / `bob` records;
+* every public value from the recorded XML stanzas themselves: dhhashes (msg1), d, the
+  chosen algorithms, N_B, the echoed N_A and C_A (msg2), e, rshashes, ID_A, M_A (msg3),
+  srshash, ID_B, M_B (msg4), and each XEP-0200 `<c/>`'s data and mac;
+* the normalized form bytes formA, formB, formA2, formB2 from the recorded `form_*`
+  strings (DECISIONS D16, D17 normalization is not re-implemented here).
+
+It then recomputes K, the provisional and final keys, macA, ID_A, M_A, the SAS, Bob's
+and Alice's SRS choice, K_final, srshash, macB, ID_B, M_B and the new retained secret
+(XEP-0116 §4.5-§4.8, DECISIONS D1, D5-D14, D32-D37), decrypts and authenticates every
+encrypted stanza (XEP-0200 §6, D39, D40), and compares both with the stanzas and with
+the recorded `derived` values. A rejection file (`expect_error`) is checked for the
+XEP-0116 §4.2 / D44 answer it records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import pathlib
+import sys
+import xml.etree.ElementTree as ET
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+NS_DATA = "{jabber:x:data}"
+NS_C = "{http://www.xmpp.org/extensions/xep-0200.html#ns}"
+NS_STANZAS = "{urn:ietf:params:xml:ns:xmpp-stanzas}"
+
+# RFC 2409 §6.1-6.2, RFC 3526 §2-3: p = 2^N - 2^(N-64) - 1 + 2^64 * (floor(2^(N-130) pi) + k)
+MODP = {2: (1024, 129093), 5: (1536, 741804), 14: (2048, 124476)}
+
+
+def pi_bits(bits: int) -> int:
+    """floor(pi * 2^bits) by Machin's formula, with guard bits."""
+    one = 1 << (bits + 64)
+
+    def atan_inv(x: int) -> int:
+        total, term, n, sign = 0, one // x, 1, 1
+        while term:
+            total += sign * (term // n)
+            term //= x * x
+            n += 2
+            sign = -sign
+        return total
+
+    return (16 * atan_inv(5) - 4 * atan_inv(239)) >> 64
+
+
+def prime(group: int) -> int:
+    n, k = MODP[group]
+    return 2**n - 2 ** (n - 64) - 1 + 2**64 * (pi_bits(n - 130) + k)
+
+
+def mpi(v: int) -> bytes:
+    """D1: minimal unsigned big-endian, mpi(0) = 00."""
+    return v.to_bytes(max(1, (v.bit_length() + 7) // 8), "big")
+
+
+def unhex(s: str | None) -> bytes:
+    return bytes.fromhex(s) if s else b""
+
+
+def b64d(s: str) -> bytes:
+    return base64.b64decode(s, validate=True)
+
+
+def aes_ctr(key: bytes, counter: int, data: bytes) -> bytes:
+    """D13: the counter block is C as one 128-bit big-endian integer, wrapping mod 2^128."""
+    c = Cipher(algorithms.AES(key), modes.CTR((counter % 2**128).to_bytes(16, "big"))).encryptor()
+    return c.update(data) + c.finalize()
+
+
+def nblocks(n: int) -> int:
+    return (n + 15) // 16
+
+
+KEY_LEN = {"aes128-ctr": 16, "aes192-ctr": 24, "aes256-ctr": 32}
+SAS_ALPHABET = "acdefghikmopqruvwxy123456789"
+
+
+def sas28x5(digest: bytes) -> str:
+    """XEP-0116 §10 with D32: base 28 of the last 24 bits, padded to 5 with 'a'."""
+    v = int.from_bytes(digest[-3:], "big")
+    out = ""
+    while True:
+        out = SAS_ALPHABET[v % 28] + out
+        v //= 28
+        if v == 0:
+            return out.rjust(5, "a")
+
+
+def form_fields(xml: str) -> dict[str, list[str]]:
+    """var -> values of the data form in a stanza (option values for list fields)."""
+    root = ET.fromstring(xml)
+    x = root.find(f".//{NS_DATA}x")
+    if x is None:
+        raise ValueError("no data form")
+    out: dict[str, list[str]] = {}
+    for f in x.findall(f"{NS_DATA}field"):
+        vals = [v.text or "" for v in f.findall(f"{NS_DATA}value")]
+        vals += [v.text or "" for o in f.findall(f"{NS_DATA}option") for v in o.findall(f"{NS_DATA}value")]
+        out[f.get("var", "")] = vals
+    return out
+
+
+def one(fields: dict[str, list[str]], var: str) -> str:
+    vals = fields.get(var, [])
+    if len(vals) != 1:
+        raise ValueError(f"field {var}: {len(vals)} values")
+    return vals[0]
+
+
+class Checker:
+    def __init__(self, verbose: bool):
+        self.verbose, self.failures, self.checked = verbose, [], 0
+
+    def eq(self, what: str, got, expected) -> None:
+        self.checked += 1
+        if got != expected:
+            g = got.hex() if isinstance(got, bytes) else got
+            e = expected.hex() if isinstance(expected, bytes) else expected
+            self.failures.append(f"{what}: computed {g!r}, recorded {e!r}")
+        elif self.verbose:
+            print(f"  ok {what}")
+
+
+def check_rejection(doc: dict, c: Checker) -> None:
+    msgs = doc["messages"]
+    condition, _, field = doc["expect_error"].partition(" ")
+    root = ET.fromstring(msgs[-1]["xml"])
+    c.eq("the answer is an error stanza", root.get("type"), "error")
+    err = root.find("{jabber:client}error")
+    c.eq("error condition (D44)", err is not None and err.find(NS_STANZAS + condition) is not None, True)
+    named = [f.get("var") for f in err.iter() if f.tag.endswith("}field")] if err is not None else []
+    c.eq("error names the field (D44)", field in named, True)
+    offered = form_fields(msgs[0]["xml"])["modp"]
+    c.eq("the offer has no group Bob accepts",
+         [g for g in offered if int(g) in doc["bob"]["accept_modp"]], [])
+
+
+def derive(doc: dict, c: Checker) -> None:
+    if doc.get("profile") != "xep" or doc.get("mode") != "4-message":
+        c.failures.append(f"unsupported profile/mode {doc.get('profile')}/{doc.get('mode')}")
+        return
+    if "expect_error" in doc:
+        check_rejection(doc, c)
+        return
+    alice, bob, rec = doc["alice"], doc["bob"], doc["derived"]
+    msgs = [form_fields(m["xml"]) for m in doc["messages"]]
+    m1, m2, m3, m4 = msgs
+    hash_name = one(m2, "hash_algs")
+    H = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}[hash_name]
+
+    def hm(key: bytes, *parts: bytes) -> bytes:
+        return hmac.new(key, b"".join(parts), H).digest()
+
+    klen = KEY_LEN[one(m2, "crypt_algs")]
+
+    def keys(k: bytes, who: str) -> dict[str, bytes]:
+        # D9, D10: HMAC(HASH, K, label); the cipher key is the last klen bytes.
+        return {"KC": hm(k, f"{who} Cipher Key".encode())[-klen:],
+                "KM": hm(k, f"{who} MAC Key".encode()),
+                "KS": hm(k, f"{who} SIGMA Key".encode())}
+
+    # msg1 and msg2 against the secrets.
+    n_a, n_b = unhex(alice["nonce"]), unhex(bob["nonce"])
+    c.eq("msg1 my_nonce", b64d(one(m1, "my_nonce")), n_a)
+    offered = [int(g) for g in m1["modp"]]
+    es = {g: mpi(pow(2, int(alice["dh"][str(g)]["x"], 16), prime(g))) for g in offered}
+    c.eq("msg1 dhhashes = SHA256(mpi(e_i)) (D7)", [b64d(v) for v in m1["dhhashes"]],
+         [hashlib.sha256(es[g]).digest() for g in offered])
+    group = int(one(m2, "modp"))
+    p = prime(group)
+    d = b64d(one(m2, "dhkeys"))
+    c.eq("msg2 dhkeys = g^y", d, mpi(pow(2, int(bob["y"], 16), p)))
+    c.eq("msg2 my_nonce", b64d(one(m2, "my_nonce")), n_b)
+    c.eq("msg2 nonce echoes N_A", b64d(one(m2, "nonce")), n_a)
+    c_a = int.from_bytes(b64d(one(m2, "counter")), "big")
+    c.eq("msg2 counter = C_A", c_a, int(bob["counter_a"], 16))
+    c_b = c_a ^ (1 << 127)  # D12
+    e = b64d(one(m3, "dhkeys"))
+    c.eq("msg3 dhkeys = e of the chosen group", e, es[group])
+    c.eq("msg3 nonce echoes N_B", b64d(one(m3, "nonce")), n_b)
+    c.eq("msg4 nonce echoes N_A", b64d(one(m4, "nonce")), n_a)
+
+    # K and the provisional keys (D8-D11).
+    dv, ev = int.from_bytes(d, "big"), int.from_bytes(e, "big")
+    c.eq("1 < d, e < p-1 (D7)", 1 < dv < p - 1 and 1 < ev < p - 1, True)
+    shared = pow(dv, int(alice["dh"][str(group)]["x"], 16), p)
+    c.eq("d^x = e^y", shared, pow(ev, int(bob["y"], 16), p))
+    k = H(mpi(shared)).digest()
+    c.eq("k_dh", k, unhex(rec["k_dh"]))
+    pa = keys(k, "Initiator")
+    for kind in ("KC", "KM", "KS"):
+        c.eq(f"provisional {kind}A", pa[kind], unhex(rec["provisional_keys"][f"{kind}A"]))
+
+    form_a, form_b = rec["form_a"].encode(), rec["form_b"].encode()
+    form_a2, form_b2 = rec["form_a2"].encode(), rec["form_b2"].encode()
+
+    # Alice's identity (XEP-0116 §4.6.3, no public key).
+    mac_a = hm(pa["KS"], n_b, n_a, e, b"", form_a, form_a2)
+    c.eq("mac_a", mac_a, unhex(rec["mac_a"]))
+    id_a = aes_ctr(pa["KC"], c_a, mac_a)
+    c.eq("msg3 identity = ID_A", b64d(one(m3, "identity")), id_a)
+    m_a = hm(pa["KM"], mpi(c_a), id_a)
+    c.eq("msg3 mac = M_A", b64d(one(m3, "mac")), m_a)
+    c.eq("id_a", id_a, unhex(rec["id_a"]))
+    c.eq("m_a", m_a, unhex(rec["m_a"]))
+    c.eq("sas (D32)", sas28x5(H(m_a + form_b + b"Short Authentication String").digest()), rec["sas"])
+
+    # Retained secrets and the OSS (D33-D37).
+    rshashes = [b64d(v) for v in m3.get("rshashes", [])]
+    c.eq("rshashes = HMAC(N_A, RS_i) + recorded randoms (D33)",
+         sorted(rshashes),
+         sorted([hm(n_a, unhex(rs)) for rs in alice["retained_secrets"]]
+                + [unhex(r) for r in alice["rshashes_random"]]))
+    srs = next((unhex(rs) for rs in bob["retained_secrets"] if hm(n_a, unhex(rs)) in rshashes), None)
+    c.eq("bob's SRS", srs, unhex(rec["srs"]) if rec.get("srs") else None)
+    oss = unhex(bob.get("oss"))
+    c.eq("same OSS", alice.get("oss"), bob.get("oss"))
+    k_final = H(k + (srs or b"") + oss).digest()
+    c.eq("k_final", k_final, unhex(rec["k_final"]))
+    srshash = hm(srs, b"Shared Retained Secret") if srs else unhex(bob["srshash_random"])
+    c.eq("msg4 srshash", b64d(one(m4, "srshash")), srshash)
+    c.eq("alice's SRS", next((unhex(rs) for rs in alice["retained_secrets"]
+                             if hm(unhex(rs), b"Shared Retained Secret") == srshash), None), srs)
+    c.eq("new_retained_secret", hm(k_final, b"New Retained Secret"), unhex(rec["new_retained_secret"]))
+    final = {"alice": keys(k_final, "Initiator"), "bob": keys(k_final, "Responder")}
+    for who, side in (("alice", "A"), ("bob", "B")):
+        for kind in ("KC", "KM", "KS"):
+            c.eq(f"{kind}{side}", final[who][kind], unhex(rec["keys"][f"{kind}{side}"]))
+
+    # Bob's identity (§4.7.4).
+    kb = final["bob"]
+    mac_b = hm(kb["KS"], n_a, n_b, d, b"", form_b, form_b2)
+    c.eq("mac_b", mac_b, unhex(rec["mac_b"]))
+    id_b = aes_ctr(kb["KC"], c_b, mac_b)
+    c.eq("msg4 identity = ID_B", b64d(one(m4, "identity")), id_b)
+    m_b = hm(kb["KM"], mpi(c_b), id_b)
+    c.eq("msg4 mac = M_B", b64d(one(m4, "mac")), m_b)
+
+    # XEP-0200 stanzas: counters continue after the identities (D13); the MAC is over
+    # m_content || mpi(C) and verified before deciphering (D39, D40).
+    counters = {"alice": c_a + nblocks(len(id_a)), "bob": c_b + nblocks(len(id_b))}
+    for i, st in enumerate(doc.get("stanzas", [])):
+        who = st["from"]
+        kk = final[who]
+        cel = ET.fromstring(st["xml"]).find(NS_C + "c")
+        if cel is None:
+            c.failures.append(f"stanza {i}: no <c/>")
+            continue
+        children = list(cel)
+        m_content = "".join(f"<{ch.tag.split('}')[1]}>{ch.text or ''}</{ch.tag.split('}')[1]}>"
+                            for ch in children if ch.tag != NS_C + "mac")
+        c.eq(f"stanza {i} m_content", m_content, st["m_content"])
+        data = b64d(cel.findtext(NS_C + "data") or "")
+        mac = b64d(cel.findtext(NS_C + "mac") or "")
+        before = counters[who] % 2**128
+        c.eq(f"stanza {i} counter_before", before, int(st["counter_before"], 16))
+        c.eq(f"stanza {i} a_mac", mac, hm(kk["KM"], m_content.encode(), mpi(before)))
+        plain = aes_ctr(kk["KC"], before, data)
+        c.eq(f"stanza {i} plaintext", plain.decode("utf-8", "replace"), st["plaintext"])
+        counters[who] = (before + nblocks(len(data))) % 2**128
+        c.eq(f"stanza {i} counter_after", counters[who], int(st["counter_after"], 16))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", default=str(pathlib.Path(__file__).resolve().parents[1] / "online"))
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args()
+    files = sorted(f for f in pathlib.Path(a.dir).glob("*.json") if not f.name.endswith("-new.json"))
+    if not files:
+        print(f"no vector files in {a.dir}")
+        return 1
+    bad = 0
+    for f in files:
+        doc = json.loads(f.read_text())
+        c = Checker(a.verbose)
+        try:
+            derive(doc, c)
+        except (KeyError, ValueError, TypeError, IndexError) as ex:
+            c.failures.append(f"malformed vector: {type(ex).__name__}: {ex}")
+        print(f"{'ok  ' if not c.failures else 'FAIL'} {f.name}: {c.checked} values checked")
+        for msg in c.failures:
+            print(f"     {msg}")
+        bad += bool(c.failures)
+    print(f"{len(files) - bad} of {len(files)} files re-derived")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
