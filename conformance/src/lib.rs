@@ -8,6 +8,7 @@
 //! | `primitives/`  | [`suites::primitives`] | `esession-crypto` against RFC, NIST and Wycheproof data |
 //! | `sigma/`       | [`suites::sigma`]      | the XEP-0188 key schedule (`esession-sigma`) |
 //! | `wire/`        | [`suites::wire`]       | XML parsing and normalization (`esession-wire`) |
+//! | `offline/`     | [`suites::offline`]    | XEP-0187 offline sessions (`esession-offline`) |
 //!
 //! Each vector ends as [`Outcome::Pass`], [`Outcome::Fail`] or
 //! [`Outcome::Skip`] (which always names its reason). A file that runs no vector at
@@ -143,6 +144,7 @@ pub fn run_file(path: &str, contents: &str) -> FileReport {
         "primitives" => suites::primitives::run(path, &json),
         "sigma" => suites::sigma::run(path, &json),
         "wire" => suites::wire::run(path, &json),
+        "offline" => suites::offline::run(path, &json),
         "online" => suites::online::run(path, &json),
         other => Err(format!("no suite for folder {other:?}")),
     };

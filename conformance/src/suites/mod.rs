@@ -3,6 +3,7 @@
 //! file-level problem, otherwise one [`crate::CaseResult`] per vector.
 
 pub mod online;
+pub mod offline;
 pub mod primitives;
 pub mod sigma;
 pub mod wire;
