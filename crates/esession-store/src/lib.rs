@@ -4,15 +4,22 @@
 //! traits the protocol crates define:
 //!
 //! - retained secrets ([`RetainedSecretStore`], XEP-0116 §4.6.4, §4.8.1,
-//!   DECISIONS D34): [`MemoryStore`] in memory, [`SqliteStore`] on disk.
+//!   DECISIONS D34): [`MemoryStore`] in memory, [`SqliteStore`] on disk;
+//! - Alice's offline private values and seen d/N_B values ([`OfflineStore`],
+//!   XEP-0187 §3.1, §3.4, DECISIONS D50): [`MemoryOfflineStore`] in memory,
+//!   [`SqliteStore`] on disk.
+//!
+//! The in-memory stores are defined next to their traits in the protocol
+//! crates and re-exported here.
 //!
 //! [`SqliteStore`] is the embedded default: one SQLite file (bundled SQLite,
 //! no system library needed) holding every secret encrypted at rest under a
 //! 32-byte [`StoreKey`] the application supplies.
 //!
 //! ```text
-//!  protocol driver (esession-online)
+//!  protocol drivers (esession-online, esession-offline)
 //!        │ RetainedSecretStore::{secrets, other_secrets, store, mark_verified}
+//!        │ OfflineStore::{save_published, published, record_seen, …}
 //!        ▼
 //!  SqliteStore ── seal/open: XChaCha20-Poly1305(StoreKey, random nonce,
 //!        │                   AAD = table, account, peer, slot, metadata)
@@ -61,14 +68,18 @@
 //! ## Crash safety
 //!
 //! WAL journal with `synchronous=FULL`, and every update (store with its
-//! replacement and the 8-per-contact cap, verify, migration) in one
+//! replacement and the 8-per-contact cap, verify, save or remove published
+//! offline values with their seen values, record_seen's check-and-insert,
+//! migration) in one
 //! `BEGIN IMMEDIATE` transaction: after a crash the store opens cleanly and
 //! each value is the old one or the new one. `tests/crash.rs` kills a
 //! writing child process with SIGKILL 200 times to check this.
 //!
 //! ## Schema
 //!
-//! See [`sqlite`] for versioning and [`retained`] for the table layout.
+//! See [`sqlite`] for versioning, [`retained`] and [`offline`] for the
+//! table layouts. Version 1: `meta` (key check) and `retained_secret`;
+//! version 2 adds `offline_published`, `offline_seen` and `trusted_key`.
 //! Opening a file written by a newer version fails with
 //! [`Error::UnsupportedSchema`] and leaves it untouched.
 //!
@@ -80,10 +91,12 @@
 
 mod error;
 mod key;
+pub mod offline;
 pub mod retained;
 pub mod sqlite;
 
 pub use error::Error;
+pub use esession_offline::{MemoryOfflineStore, OfflineStore};
 pub use esession_online::{MemoryStore, RetainedSecret, RetainedSecretStore};
 pub use key::{KEY_LEN, StoreKey};
 pub use retained::MAX_SECRET_LEN;

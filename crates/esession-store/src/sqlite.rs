@@ -35,7 +35,7 @@ use crate::key::{RowCipher, StoreKey, aad};
 pub const APPLICATION_ID: i32 = 0x4553_4553;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Longest bare JID accepted: three RFC 7622 parts of at most 1023 bytes.
 pub(crate) const MAX_JID_LEN: usize = 3071;
@@ -60,6 +60,35 @@ const MIGRATIONS: &[&str] = &[
          ciphertext   BLOB    NOT NULL
      ) STRICT;
      CREATE INDEX retained_secret_by_peer ON retained_secret (account, peer, seq);",
+    // Version 2: Alice's offline private values and seen d/N_B (XEP-0187,
+    // DECISIONS D50), and trusted public keys.
+    "CREATE TABLE offline_published (
+         account       TEXT    NOT NULL,
+         n_a           BLOB    NOT NULL,
+         audience      INTEGER NOT NULL,
+         slot          BLOB    NOT NULL UNIQUE,
+         expires_secs  INTEGER NOT NULL,
+         expires_nanos INTEGER NOT NULL,
+         nonce         BLOB    NOT NULL,
+         ciphertext    BLOB    NOT NULL,
+         PRIMARY KEY (account, n_a)
+     ) STRICT;
+     CREATE TABLE offline_seen (
+         account TEXT    NOT NULL,
+         n_a     BLOB    NOT NULL,
+         kind    INTEGER NOT NULL,
+         digest  BLOB    NOT NULL,
+         PRIMARY KEY (account, n_a, kind, digest)
+     ) STRICT;
+     CREATE TABLE trusted_key (
+         seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+         slot       BLOB    NOT NULL UNIQUE,
+         account    TEXT    NOT NULL,
+         peer       TEXT    NOT NULL,
+         nonce      BLOB    NOT NULL,
+         ciphertext BLOB    NOT NULL
+     ) STRICT;
+     CREATE INDEX trusted_key_by_peer ON trusted_key (account, peer, seq);",
 ];
 
 /// The plaintext of the key-check record.
@@ -123,7 +152,9 @@ impl SqliteStore {
         // journal_mode answers with the resulting mode; in-memory databases
         // answer "memory", which is fine.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+        )?;
         let cipher = RowCipher::new(key);
         migrate(&mut conn)?;
         check_key(&mut conn, &cipher)?;
