@@ -258,29 +258,60 @@ def derive(doc: dict, c: Checker) -> None:
     m_b = hm(kb["KM"], mpi(c_b), id_b)
     c.eq("msg4 mac = M_B", b64d(one(m4, "mac")), m_b)
 
-    # XEP-0200 stanzas: counters continue after the identities (D13); the MAC is over
-    # m_content || mpi(C) and verified before deciphering (D39, D40).
+    # XEP-0200 stanzas: counters continue after the identities and through re-keys
+    # (D13, D41); the MAC is over m_content || mpi(C), verified before deciphering
+    # (D39, D40); a stanza without <data/> advances the counter by one (D40).
     counters = {"alice": c_a + nblocks(len(id_a)), "bob": c_b + nblocks(len(id_b))}
+    latest = {"alice": e, "bob": d}  # each side's latest DH public value
+    secret = {"alice": lambda: int(alice["dh"][str(group)]["x"], 16), "bob": lambda: int(bob["y"], 16)}
+    rekeys = doc.get("rekeys", [])
+    rekey_keys: list[tuple[str, dict, dict]] = []
     for i, st in enumerate(doc.get("stanzas", [])):
         who = st["from"]
-        kk = final[who]
+        peer = "bob" if who == "alice" else "alice"
+        under = st.get("under", "session")
+        if under == "session":
+            kk = final[who]
+        else:
+            by, ini, acc = rekey_keys[int(under.split(" ")[1])]
+            kk = ini if by == who else acc
         cel = ET.fromstring(st["xml"]).find(NS_C + "c")
         if cel is None:
             c.failures.append(f"stanza {i}: no <c/>")
             continue
-        children = list(cel)
         m_content = "".join(f"<{ch.tag.split('}')[1]}>{ch.text or ''}</{ch.tag.split('}')[1]}>"
-                            for ch in children if ch.tag != NS_C + "mac")
+                            for ch in cel if ch.tag != NS_C + "mac")
         c.eq(f"stanza {i} m_content", m_content, st["m_content"])
-        data = b64d(cel.findtext(NS_C + "data") or "")
+        data_text = cel.findtext(NS_C + "data")
+        data = b64d(data_text) if data_text is not None else b""
         mac = b64d(cel.findtext(NS_C + "mac") or "")
         before = counters[who] % 2**128
         c.eq(f"stanza {i} counter_before", before, int(st["counter_before"], 16))
-        c.eq(f"stanza {i} a_mac", mac, hm(kk["KM"], m_content.encode(), mpi(before)))
-        plain = aes_ctr(kk["KC"], before, data)
+        c.eq(f"stanza {i} a_mac under {under} keys", mac, hm(kk["KM"], m_content.encode(), mpi(before)))
+        plain = aes_ctr(kk["KC"], before, data) if data_text is not None else b""
         c.eq(f"stanza {i} plaintext", plain.decode("utf-8", "replace"), st["plaintext"])
-        counters[who] = (before + nblocks(len(data))) % 2**128
+        counters[who] = (before + (nblocks(len(data)) if data_text is not None else 1)) % 2**128
         c.eq(f"stanza {i} counter_after", counters[who], int(st["counter_after"], 16))
+        key_text = cel.findtext(NS_C + "key")
+        if key_text is not None:
+            # XEP-0200 §9.2, D41: K = mpi(peer_latest^x') (not hashed), labels by who sent <key/>.
+            rk = rekeys[len(rekey_keys)]
+            c.eq(f"re-key {len(rekey_keys)} from", rk["from"], who)
+            new_e = b64d(key_text)
+            c.eq(f"re-key {len(rekey_keys)} <key/> = g^x'", new_e, mpi(pow(2, int(rk["x"], 16), p)))
+            c.eq(f"re-key {len(rekey_keys)} uses the peer's latest public value", unhex(rk["peer_public"]), latest[peer])
+            shared_rk = mpi(pow(int.from_bytes(latest[peer], "big"), int(rk["x"], 16), p))
+            if latest[peer] == (e if peer == "alice" else d):
+                c.eq(f"re-key {len(rekey_keys)} the peer computes the same K",
+                     mpi(pow(int.from_bytes(new_e, "big"), secret[peer](), p)), shared_rk)
+            c.eq(f"re-key {len(rekey_keys)} shared_secret", shared_rk, unhex(rk["shared_secret"]))
+            ini = {"KC": hm(shared_rk, b"Rekey Initiator Crypt")[-klen:], "KM": hm(shared_rk, b"Rekey Initiator MAC")}
+            acc = {"KC": hm(shared_rk, b"Rekey Acceptor Crypt")[-klen:], "KM": hm(shared_rk, b"Rekey Acceptor MAC")}
+            for name, got in (("KCA", ini["KC"]), ("KMA", ini["KM"]), ("KCB", acc["KC"]), ("KMB", acc["KM"])):
+                c.eq(f"re-key {len(rekey_keys)} {name}", got, unhex(rk["keys"][name]))
+            rekey_keys.append((who, ini, acc))
+            latest[who] = new_e
+    c.eq("every recorded re-key was carried by a <key/>", len(rekey_keys), len(rekeys))
 
 
 def main() -> int:

@@ -30,6 +30,9 @@ use esession_online::{
     Config, Endpoint, MemoryStore, Output, RetainedSecret, RetainedSecretStore, SharedPassword,
     TestPins,
 };
+use esession_sigma::Profile;
+use esession_sigma::counters;
+use esession_sigma::keys::{Role, SessionKeys};
 use esession_wire::{DhValues, Negotiation, NormProfile, Stanza};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -67,13 +70,30 @@ pub fn run(path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
     let mut cases = Cases(Vec::new());
     replay(&mut cases, file).map_err(|e| format!("{path}: replay: {e}"))?;
     if file.get("derived").is_some() {
-        for c in super::sigma::run(path, file)? {
+        // The sigma runner knows the session keys only: hand it the stanzas
+        // before the first re-key; `rekeyed_stanzas` checks the rest.
+        let mut before_rekey = file.clone();
+        if let Some(list) = before_rekey
+            .get_mut("stanzas")
+            .and_then(Value::as_array_mut)
+        {
+            let first = list
+                .iter()
+                .position(|st| {
+                    st.get("kind").and_then(Value::as_str) == Some("rekey")
+                        || st.get("under").and_then(Value::as_str) != Some("session")
+                })
+                .unwrap_or(list.len());
+            list.truncate(first);
+        }
+        for c in super::sigma::run(path, &before_rekey)? {
             cases.0.push(CaseResult {
                 name: format!("key schedule: {}", c.name),
                 outcome: c.outcome,
             });
         }
         stanza_values(&mut cases, file).map_err(|e| format!("{path}: stanzas: {e}"))?;
+        rekeyed_stanzas(&mut cases, file).map_err(|e| format!("{path}: re-keys: {e}"))?;
     }
     Ok(cases.0)
 }
@@ -131,6 +151,13 @@ fn config(file: &Value, party: &Value, modp_key: &str) -> Result<Config, String>
         .and_then(Value::as_str)
     {
         c.crypt_algs = vec![CipherAlg::from_name(name).map_err(|e| e.to_string())?];
+    }
+    if let Some(freq) = file
+        .get("negotiated")
+        .and_then(|n| n.get("rekey_freq"))
+        .and_then(Value::as_u64)
+    {
+        c.rekey_freq = u32::try_from(freq).map_err(|e| format!("rekey_freq: {e}"))?;
     }
     if let Some(oss) = party.get("oss").and_then(Value::as_str) {
         let bytes = hex::decode(oss).map_err(|e| format!("oss: {e}"))?;
@@ -229,6 +256,7 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
             Some(d) => Some(hex_list(d, "rshashes")?),
             None => None,
         },
+        rekey_x: rekey_x(file, "alice")?,
         ..TestPins::default()
     };
     let bob_y = match (bob.get("y"), file.get("negotiated")) {
@@ -254,6 +282,7 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
             .and_then(Value::as_str)
             .map(|s| hex::decode(s).map_err(|e| e.to_string()))
             .transpose()?,
+        rekey_x: rekey_x(file, "bob")?,
         ..TestPins::default()
     };
     let alice_jid = str_field(alice, "jid")?.to_owned();
@@ -309,6 +338,7 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
                 .map_err(|e| e.to_string())
                 .and_then(|m| sides[s].ep.send(now, m).map_err(|e| e.to_string())),
                 "terminate" => sides[s].ep.terminate(now).map_err(|e| e.to_string()),
+                "rekey" => sides[s].ep.rekey(now).map_err(|e| e.to_string()),
                 _ => Err("the endpoint sent nothing".to_owned()),
             };
             if let Err(e) = done {
@@ -366,6 +396,120 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
             true,
         );
         cases.check("bob reports the failure too", sides[1].failures.len(), 1);
+    }
+    Ok(())
+}
+
+/// The recorded exponents of `who`'s re-keys, in order.
+fn rekey_x(file: &Value, who: &str) -> Result<Vec<Vec<u8>>, String> {
+    file.get("rekeys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|r| r.get("from").and_then(Value::as_str) == Some(who))
+        .map(|r| hex_field(r, "x"))
+        .collect()
+}
+
+/// Every XEP-0200 stanza under the keys its `under` names: the session keys
+/// from K_final, or re-key i's keys from its recorded shared secret (both
+/// recomputed and checked by the key-schedule cases). The MAC over
+/// m_content ‖ mpi(C) (D40) must verify, the data decrypt to the recorded
+/// plaintext, and the counters continue across re-keys (D41).
+fn rekeyed_stanzas(cases: &mut Cases, file: &Value) -> Result<(), String> {
+    let Some(stanzas) = file.get("stanzas").and_then(Value::as_array) else {
+        return Ok(());
+    };
+    let neg = obj(file, "negotiated")?;
+    let d = obj(file, "derived")?;
+    let hash = HashAlg::from_name(str_field(neg, "hash_algs")?).map_err(|e| e.to_string())?;
+    let cipher = CipherAlg::from_name(str_field(neg, "crypt_algs")?).map_err(|e| e.to_string())?;
+    let session = SessionKeys::derive(hash, cipher, Profile::Xep, &hex_field(d, "k_final")?)
+        .map_err(|e| e.to_string())?;
+    let mut rekeys = Vec::new();
+    for rk in file
+        .get("rekeys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let keys = esession_sigma::keys::rekey_keys(
+            hash,
+            cipher,
+            Profile::Xep,
+            &hex_field(rk, "shared_secret")?,
+        )
+        .map_err(|e| e.to_string())?;
+        rekeys.push((str_field(rk, "from")?.to_owned(), keys));
+    }
+    for (i, st) in stanzas.iter().enumerate() {
+        let from = str_field(st, "from")?;
+        let under = str_field(st, "under")?;
+        let (kc, km) = if under == "session" {
+            let dk = session.of(if from == "alice" {
+                Role::Initiator
+            } else {
+                Role::Responder
+            });
+            (dk.kc().clone(), dk.km().clone())
+        } else {
+            let n: usize = under
+                .strip_prefix("rekey ")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| format!("stanza {i}: under {under:?}"))?;
+            let (by, rk) = rekeys
+                .get(n)
+                .ok_or_else(|| format!("stanza {i}: no re-key {n}"))?;
+            let tk = if by == from {
+                &rk.initiator
+            } else {
+                &rk.acceptor
+            };
+            (tk.kc.clone(), tk.km.clone())
+        };
+        let before = counter(st, "counter_before")?;
+        let m_content = str_field(st, "m_content")?;
+        cases.check(
+            &format!("stanza {i} MAC under {under} keys (D40)"),
+            hash.verify_hmac(
+                km.as_bytes(),
+                &[m_content.as_bytes(), &mpi::encode_u128(before)],
+                &hex_field(st, "mac")?,
+            )
+            .is_ok(),
+            true,
+        );
+        let mut data = hex_field(st, "data")?;
+        let blocks = if data.is_empty() {
+            1
+        } else {
+            kc.apply_keystream(Profile::Xep.cipher_counter(before), &mut data)
+                .map_err(|e| e.to_string())?
+        };
+        cases.check(
+            &format!("stanza {i} decrypts under {under} keys"),
+            String::from_utf8_lossy(&data).into_owned(),
+            str_field(st, "plaintext")?.to_owned(),
+        );
+        cases.check(
+            &format!("stanza {i} counter_after"),
+            counters::advance(before, blocks),
+            counter(st, "counter_after")?,
+        );
+    }
+    // Counters continue per direction through every re-key (D13, D41).
+    for who in ["alice", "bob"] {
+        let mine: Vec<&Value> = stanzas
+            .iter()
+            .filter(|st| st.get("from").and_then(Value::as_str) == Some(who))
+            .collect();
+        for pair in mine.windows(2) {
+            cases.check(
+                &format!("{who}'s counters continue"),
+                counter(pair[1], "counter_before")?,
+                counter(pair[0], "counter_after")?,
+            );
+        }
     }
     Ok(())
 }
@@ -467,6 +611,7 @@ fn stanza_values(cases: &mut Cases, file: &Value) -> Result<(), String> {
         hex_field(d, "id_b")?,
     );
     cases.check("msg4 mac = M_B", m4.mac.clone(), hex_field(d, "m_b")?);
+    let mut rekey_seen = 0usize;
     for (i, st) in file
         .get("stanzas")
         .and_then(Value::as_array)
@@ -481,9 +626,22 @@ fn stanza_values(cases: &mut Cases, file: &Value) -> Result<(), String> {
             .ok_or_else(|| format!("stanza {i}: no <c/>"))?;
         cases.check(
             &format!("stanza {i} <data/> = data"),
-            c.content.data.clone(),
-            Some(hex_field(st, "data")?),
+            c.content.data.clone().unwrap_or_default(),
+            hex_field(st, "data")?,
         );
+        if let Some(e) = &c.content.key {
+            // The n-th <key/> is the e of the n-th recorded re-key (D41).
+            let n = rekey_seen;
+            rekey_seen += 1;
+            let recorded = arr(file, "rekeys")?
+                .get(n)
+                .ok_or_else(|| format!("stanza {i}: <key/> without a recorded re-key"))?;
+            cases.check(
+                &format!("stanza {i} <key/> = e of re-key {n}"),
+                e.clone(),
+                hex_field(recorded, "e")?,
+            );
+        }
         cases.check(
             &format!("stanza {i} <mac/> = mac"),
             c.content.mac.clone(),

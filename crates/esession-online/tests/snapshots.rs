@@ -48,6 +48,16 @@ fn transcript_rejection_no_acceptable_modp() {
     check("rejection-no-acceptable-modp");
 }
 
+#[test]
+fn transcript_rekey_by_alice() {
+    check("rekey-by-alice");
+}
+
+#[test]
+fn transcript_rekey_by_bob() {
+    check("rekey-by-bob");
+}
+
 /// Every scenario has a snapshot test above.
 #[test]
 fn every_scenario_is_snapshotted() {
@@ -57,6 +67,8 @@ fn every_scenario_is_snapshotted() {
         "4message-shared-password",
         "4message-termination",
         "rejection-no-acceptable-modp",
+        "rekey-by-alice",
+        "rekey-by-bob",
     ];
     for sc in SCENARIOS {
         assert!(

@@ -75,6 +75,8 @@ pub enum Step {
     Send(Who, &'static str),
     /// `who` terminates the session (the peer acknowledges).
     Terminate(Who),
+    /// `who` starts a re-key: a stanza carrying `<key/>` (XEP-0200 §7).
+    Rekey(Who),
 }
 
 /// One transcript scenario.
@@ -94,6 +96,8 @@ pub struct Scenario {
     pub steps: &'static [Step],
     /// The rejection expected instead of an established session.
     pub expect_error: Option<&'static str>,
+    /// rekey_freq both sides offer and require (D42).
+    pub rekey_freq: u32,
 }
 
 const CHAT: &[Step] = &[
@@ -112,6 +116,7 @@ pub const SCENARIOS: &[Scenario] = &[
         prior_session: false,
         steps: CHAT,
         expect_error: None,
+        rekey_freq: u32::MAX,
     },
     Scenario {
         name: "4message-retained-secret",
@@ -123,6 +128,7 @@ pub const SCENARIOS: &[Scenario] = &[
         prior_session: true,
         steps: CHAT,
         expect_error: None,
+        rekey_freq: u32::MAX,
     },
     Scenario {
         name: "4message-shared-password",
@@ -134,6 +140,7 @@ pub const SCENARIOS: &[Scenario] = &[
         prior_session: false,
         steps: CHAT,
         expect_error: None,
+        rekey_freq: u32::MAX,
     },
     Scenario {
         name: "4message-termination",
@@ -149,6 +156,7 @@ pub const SCENARIOS: &[Scenario] = &[
             Step::Terminate(Who::Alice),
         ],
         expect_error: None,
+        rekey_freq: u32::MAX,
     },
     Scenario {
         name: "rejection-no-acceptable-modp",
@@ -160,6 +168,45 @@ pub const SCENARIOS: &[Scenario] = &[
         prior_session: false,
         steps: &[],
         expect_error: Some("not-acceptable modp"),
+        rekey_freq: u32::MAX,
+    },
+    Scenario {
+        name: "rekey-by-alice",
+        title: "rekey_freq 2; after a message each way Alice re-keys (<key/>), then messages both ways under the new keys (XEP-0200 §7-§9, D41, D42)",
+        alice_modp: &[14, 5],
+        bob_modp: &[14, 5],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: false,
+        steps: &[
+            Step::Send(Who::Alice, "<body>one</body>"),
+            Step::Send(Who::Bob, "<body>two</body>"),
+            Step::Rekey(Who::Alice),
+            Step::Send(Who::Alice, "<body>three, under Alice's new keys</body>"),
+            Step::Send(Who::Bob, "<body>four, under Bob's new keys</body>"),
+            Step::Send(Who::Alice, "<body>five</body>"),
+        ],
+        expect_error: None,
+        rekey_freq: 2,
+    },
+    Scenario {
+        name: "rekey-by-bob",
+        title: "rekey_freq 2; after a message each way Bob re-keys (<key/>), then messages both ways under the new keys (XEP-0200 §7-§9, D41, D42)",
+        alice_modp: &[14, 5],
+        bob_modp: &[14, 5],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: false,
+        steps: &[
+            Step::Send(Who::Alice, "<body>one</body>"),
+            Step::Send(Who::Bob, "<body>two</body>"),
+            Step::Rekey(Who::Bob),
+            Step::Send(Who::Bob, "<body>three, under Bob's new keys</body>"),
+            Step::Send(Who::Alice, "<body>four, under Alice's new keys</body>"),
+            Step::Send(Who::Bob, "<body>five</body>"),
+        ],
+        expect_error: None,
+        rekey_freq: 2,
     },
 ];
 
@@ -188,6 +235,9 @@ pub struct Secrets {
     pub srshash_random: Vec<u8>,
     pub alice_rs: Vec<Vec<u8>>,
     pub bob_rs: Vec<Vec<u8>>,
+    /// The exponents of each side's re-keys, in order.
+    pub alice_rekey_x: Vec<Vec<u8>>,
+    pub bob_rekey_x: Vec<Vec<u8>>,
 }
 
 /// A recorded scenario.
@@ -329,6 +379,7 @@ pub fn alice_config(sc: &Scenario) -> Config {
     c.modp = groups(sc.alice_modp);
     c.crypt_algs = vec![sc.cipher];
     c.shared_password = sc.password.map(SharedPassword::new);
+    c.rekey_freq = sc.rekey_freq;
     c
 }
 
@@ -391,6 +442,24 @@ fn draw(sc: &Scenario, rng: &mut ChaCha20Rng, alice_rs: &[Vec<u8>]) -> Secrets {
         rshashes.swap(i, j);
     }
     let srshash_random = random(rng, 32);
+    // One fresh exponent per re-key, in the chosen group (XEP-0200 §7.2).
+    let (mut alice_rekey_x, mut bob_rekey_x) = (Vec::new(), Vec::new());
+    for step in sc.steps {
+        if let (Step::Rekey(who), Some(g)) = (step, chosen) {
+            let k = DhPrivateKey::generate(
+                ModpGroup::from_number(*g).expect("group"),
+                ExponentPolicy::Rfc3526,
+                128,
+                rng,
+            )
+            .expect("dh key");
+            let x = k.to_bytes().as_bytes().to_vec();
+            match who {
+                Who::Alice => alice_rekey_x.push(x),
+                Who::Bob => bob_rekey_x.push(x),
+            }
+        }
+    }
     Secrets {
         thread,
         n_a,
@@ -403,6 +472,8 @@ fn draw(sc: &Scenario, rng: &mut ChaCha20Rng, alice_rs: &[Vec<u8>]) -> Secrets {
         srshash_random,
         alice_rs: alice_rs.to_vec(),
         bob_rs: Vec::new(),
+        alice_rekey_x,
+        bob_rekey_x,
     }
 }
 
@@ -412,6 +483,7 @@ pub fn alice_pins(s: &Secrets) -> TestPins {
         nonce: Some(s.n_a.clone()),
         dh_x: s.alice_x.clone(),
         rshashes: Some(s.rshashes.clone()),
+        rekey_x: s.alice_rekey_x.clone(),
         ..TestPins::default()
     }
 }
@@ -422,6 +494,7 @@ pub fn bob_pins(s: &Secrets) -> TestPins {
         dh_x: s.bob_y.iter().cloned().collect(),
         c_a: Some(s.c_a),
         srshash_random: Some(s.srshash_random.clone()),
+        rekey_x: s.bob_rekey_x.clone(),
         ..TestPins::default()
     }
 }
@@ -530,6 +603,14 @@ pub fn run(sc: &Scenario) -> Run {
                 let mut log = std::mem::take(&mut pair.log);
                 let side = pair.side(who);
                 side.ep.terminate(now).expect("terminate");
+                side.collect(&mut log);
+                pair.log = log;
+            }
+            Step::Rekey(who) => {
+                let now = pair.now;
+                let mut log = std::mem::take(&mut pair.log);
+                let side = pair.side(who);
+                side.ep.rekey(now).expect("rekey");
                 side.collect(&mut log);
                 pair.log = log;
             }
@@ -800,33 +881,102 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
     let mut termination = Vec::new();
     let mut contents = sc.steps.iter().filter_map(|st| match st {
         Step::Send(_, c) => Some(*c),
-        Step::Terminate(_) => None,
+        Step::Terminate(_) | Step::Rekey(_) => None,
     });
+    // Which keys each side sends under: None = the session keys, Some(i) =
+    // re-key i (its initiator keys for whoever sent <key/>, D41).
+    let mut under: [Option<usize>; 2] = [None, None];
+    let mut rekeys: Vec<(Who, keys::RekeyKeys)> = Vec::new();
+    let mut rekey_json = Vec::new();
+    // The latest public value of each side (a re-key uses the peer's latest).
+    let mut latest_public = [e.clone(), d.clone()];
+    let mut rekey_x = [s.alice_rekey_x.iter(), s.bob_rekey_x.iter()];
     for (from, xml) in &stanzas[4..] {
         let st = Stanza::parse(xml).expect("stanza");
         let c = st.encrypted().expect("<c/>").expect("an encrypted stanza");
         let from_alice = *from == Who::Alice;
         let slot = usize::from(!from_alice);
-        let dk = session.of(if from_alice {
-            Role::Initiator
-        } else {
-            Role::Responder
-        });
+        let (kc, km) = match under[slot] {
+            None => {
+                let dk = session.of(if from_alice {
+                    Role::Initiator
+                } else {
+                    Role::Responder
+                });
+                (dk.kc().clone(), dk.km().clone())
+            }
+            Some(i) => {
+                let (by, rk) = &rekeys[i];
+                let tk = if *by == *from {
+                    &rk.initiator
+                } else {
+                    &rk.acceptor
+                };
+                (tk.kc.clone(), tk.km.clone())
+            }
+        };
         let before = next[slot];
-        let data = c.content.data.clone().expect("data");
+        // D40: the MAC over m_content ‖ mpi(C on entry), checked first.
+        let mac_ok = HASH
+            .verify_hmac(
+                km.as_bytes(),
+                &[&c.m_content, &mpi::encode_u128(before)],
+                &c.content.mac,
+            )
+            .is_ok();
+        assert!(mac_ok, "{}: stanza MAC under the expected keys", sc.name);
+        let data = c.content.data.clone().unwrap_or_default();
         let mut plain = data.clone();
-        let blocks = dk
-            .kc()
-            .apply_keystream(Profile::Xep.cipher_counter(before), &mut plain)
-            .expect("keystream");
+        let blocks = if c.content.data.is_some() {
+            kc.apply_keystream(Profile::Xep.cipher_counter(before), &mut plain)
+                .expect("keystream")
+        } else {
+            1 // D40: a stanza without <data/> advances the counter by one
+        };
         let after = counters::advance(before, blocks);
         next[slot] = after;
         let plaintext = String::from_utf8(plain).expect("utf-8 plaintext");
-        let form = content_stanza(&plaintext)
+        let label = under[slot].map_or_else(|| "session".to_owned(), |i| format!("rekey {i}"));
+        if let Some(new_e) = &c.content.key {
+            // A re-key (XEP-0200 §7.2, D41): K = mpi(peer_latest^x'), unhashed.
+            let x_bytes = rekey_x[slot].next().expect("a pinned re-key exponent");
+            let xk = DhPrivateKey::from_bytes(group, x_bytes).expect("rekey x");
+            assert_eq!(
+                xk.public_key(),
+                new_e.as_slice(),
+                "{}: <key/> = g^x'",
+                sc.name
+            );
+            let peer_public = latest_public[1 - slot].clone();
+            let kk = xk.shared_secret(&peer_public).expect("rekey K");
+            let rk =
+                keys::rekey_keys(HASH, cipher, Profile::Xep, kk.as_bytes()).expect("rekey keys");
+            rekey_json.push(json!({
+                "from": from.name(),
+                "x": hx(x_bytes),
+                "e": hx(new_e),
+                "peer_public": hx(&peer_public),
+                "shared_secret": hx(kk.as_bytes()),
+                "keys": {
+                    "KCA": hx(rk.initiator.kc.key_bytes()),
+                    "KMA": hx(rk.initiator.km.as_bytes()),
+                    "KCB": hx(rk.acceptor.kc.key_bytes()),
+                    "KMB": hx(rk.acceptor.km.as_bytes()),
+                },
+            }));
+            latest_public[slot] = new_e.clone();
+            rekeys.push((*from, rk));
+            // Delivered at once: both sides switch (the receiver answers with <new/>).
+            under = [Some(rekeys.len() - 1); 2];
+        }
+        let form = content_stanza(if plaintext.is_empty() { "" } else { &plaintext })
             .negotiation()
             .expect("plaintext parses")
             .map(|n| n.message);
-        let kind = if let Some(message) = form {
+        let kind = if c.content.key.is_some() {
+            assert!(plaintext.is_empty(), "{}: a bare re-key", sc.name);
+            "rekey"
+        } else if let Some(message) = form {
             match message {
                 Negotiation::Terminate => "terminate",
                 Negotiation::TerminateAck => "terminate-ack",
@@ -844,6 +994,7 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
         out.push(json!({
             "from": from.name(),
             "kind": kind,
+            "under": label,
             "plaintext": plaintext,
             "counter_before": counter_hex(before),
             "counter_after": counter_hex(after),
@@ -854,6 +1005,9 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
         }));
     }
     doc["stanzas"] = json!(out);
+    if !rekey_json.is_empty() {
+        doc["rekeys"] = json!(rekey_json);
+    }
     if !termination.is_empty() {
         doc["termination"] = json!(termination);
     }
