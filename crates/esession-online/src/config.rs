@@ -14,7 +14,10 @@ use esession_crypto::{Registry, SecretBytes};
 use esession_sigma::Profile;
 use unicode_normalization::UnicodeNormalization as _;
 
+use esession_crypto::sign::SignAlg;
+
 use crate::Error;
+use crate::pubkey::{IdentityKey, PubkeyMode};
 
 /// `logging` values (XEP-0155 §8, DECISIONS D20).
 pub const LOGGING_OPTIONS: [&str; 2] = ["may", "mustnot"];
@@ -49,6 +52,17 @@ pub struct Config {
     /// The password shared with this contact, if any: the other shared secret
     /// (OSS) mixed into K_final (XEP-0116 §4.7.3; DECISIONS D36).
     pub shared_password: Option<SharedPassword>,
+    /// `init_pubkey` modes, preferred first: what Alice offers for her own
+    /// identity, and what Bob accepts for hers (D27). Default `none`.
+    pub init_pubkey: Vec<PubkeyMode>,
+    /// `resp_pubkey` modes, preferred first: what Alice accepts for Bob's
+    /// identity, and what Bob may use for his own (D27). Default `none`.
+    pub resp_pubkey: Vec<PubkeyMode>,
+    /// Signature algorithms, preferred first (D31). ecdsa-sha256 only if
+    /// listed here (docs/decisions.md E4; never by default).
+    pub sign_algs: Vec<SignAlg>,
+    /// Our signing key, needed for the `key` and `hash` modes of our own identity.
+    pub identity_key: Option<IdentityKey>,
 }
 
 /// A password shared with one contact, used as the other shared secret (OSS,
@@ -84,6 +98,10 @@ impl Default for Config {
             registry: Registry::strict(),
             extended_srs_search: true,
             shared_password: None,
+            init_pubkey: vec![PubkeyMode::None],
+            resp_pubkey: vec![PubkeyMode::None],
+            sign_algs: vec![SignAlg::RsaSha256, SignAlg::DsaSha256],
+            identity_key: None,
         }
     }
 }
@@ -99,6 +117,8 @@ impl Config {
             || self.hash_algs.is_empty()
             || self.logging.is_empty()
             || self.stanzas.is_empty()
+            || self.init_pubkey.is_empty()
+            || self.resp_pubkey.is_empty()
         {
             return Err(Error::Config("every option list needs at least one entry"));
         }

@@ -19,6 +19,7 @@ use esession_wire::{
 };
 
 use crate::negotiated::{self, Choice, Negotiated};
+use crate::pubkey::{self, NoTrustStore, PeerKey, PubkeyMode, TrustStore, TrustedKey};
 use crate::rekey::{SessionKeys as TrafficState, TERMINATE_RESERVE_BLOCKS};
 use crate::store::{RetainedSecret, RetainedSecretStore};
 use crate::{Config, Error, PeerMisbehaved};
@@ -48,6 +49,10 @@ pub enum Output {
         /// The SAS; show [`Sas::display`] for the configured profile.
         sas: Sas,
     },
+    /// The peer's public key verified (XEP-0116 §8.5). Unless its status is
+    /// [`crate::KeyStatus::Trusted`], call [`Endpoint::trust_peer_key`] or
+    /// [`Endpoint::reject_peer_key`].
+    PeerKey(PeerKey),
     /// The negotiation completed; encrypted stanzas may flow.
     Established(Established),
     /// A decrypted stanza from the peer (XEP-0200 §6), `<c/>` replaced by its
@@ -142,13 +147,17 @@ struct Ctx<R> {
     sas_confirmed: bool,
     /// The retained secret this session stored, for [`Endpoint::confirm_sas`].
     stored_secret: Option<SecretBytes>,
+    /// The peer's verified public key (D28 bytes), if it used one.
+    peer_key: Option<Vec<u8>>,
 }
 
-impl<R: CryptoRng> Ctx<R> {
+impl<R> Ctx<R> {
     fn peer_bare(&self) -> &str {
         bare(&self.peer)
     }
+}
 
+impl<R: CryptoRng> Ctx<R> {
     fn norm(&self) -> NormProfile {
         match self.config.profile {
             Profile::Xep => NormProfile::Xep,
@@ -402,6 +411,7 @@ impl<R: CryptoRng> Endpoint<R> {
             out: VecDeque::new(),
             sas_confirmed: false,
             stored_secret: None,
+            peer_key: None,
         };
         ctx.thread = match ctx.pins.thread.take() {
             Some(t) => t,
@@ -421,6 +431,32 @@ impl<R: CryptoRng> Endpoint<R> {
             .map(|k| HashAlg::Sha256.digest(k.public_key()).as_bytes().to_vec())
             .collect();
         let c = &ctx.config;
+        let own_alg = c.identity_key.as_ref().map(|k| k.alg());
+        if c.init_pubkey.iter().any(|m| *m != PubkeyMode::None)
+            && !own_alg.is_some_and(|a| c.sign_algs.contains(&a))
+        {
+            return Err(Error::Config(
+                "init_pubkey key/hash needs an identity_key of a listed sign_alg",
+            ));
+        }
+        // D31: sign_algs only when public keys are offered; our own key's first.
+        let keys_offered = c
+            .init_pubkey
+            .iter()
+            .chain(&c.resp_pubkey)
+            .any(|m| *m != PubkeyMode::None);
+        let mut algs = c.sign_algs.clone();
+        if let Some(a) = own_alg
+            && let Some(i) = algs.iter().position(|x| *x == a)
+        {
+            let a = algs.remove(i);
+            algs.insert(0, a);
+        }
+        let sign_algs: Vec<String> = if keys_offered {
+            algs.iter().map(|a| a.uri().to_owned()).collect()
+        } else {
+            Vec::new()
+        };
         let offer = Offer {
             logging: c.logging.clone(),
             disclosure: vec![negotiated::DISCLOSURE_NEVER.to_owned()],
@@ -430,8 +466,9 @@ impl<R: CryptoRng> Endpoint<R> {
             hash_algs: c.hash_algs.iter().map(|a| a.name().to_owned()).collect(),
             compress: vec![negotiated::COMPRESS_NONE.to_owned()],
             stanzas: c.stanzas.clone(),
-            init_pubkey: vec![negotiated::PUBKEY_NONE.to_owned()],
-            resp_pubkey: vec![negotiated::PUBKEY_NONE.to_owned()],
+            init_pubkey: c.init_pubkey.iter().map(|m| m.name().to_owned()).collect(),
+            resp_pubkey: c.resp_pubkey.iter().map(|m| m.name().to_owned()).collect(),
+            sign_algs,
             ver: vec![negotiated::VERSION.to_owned()],
             rekey_freq: c.rekey_freq,
             my_nonce: ctx.nonce(),
@@ -472,6 +509,7 @@ impl<R: CryptoRng> Endpoint<R> {
                 out: VecDeque::new(),
                 sas_confirmed: false,
                 stored_secret: None,
+                peer_key: None,
             },
             state: State::Listening,
         })
@@ -522,6 +560,20 @@ impl<R: CryptoRng> Endpoint<R> {
         stanza: Stanza,
         store: &mut dyn RetainedSecretStore,
     ) -> Result<(), Error> {
+        self.handle_stanza_with_trust(now, stanza, store, &mut NoTrustStore)
+    }
+
+    /// [`Endpoint::handle_stanza`] with the store of trusted public keys
+    /// (XEP-0116 §8.5), needed when public-key modes are configured: `hash`
+    /// mode substitutes the stored key (D30) and every verified key is
+    /// reported as [`Output::PeerKey`].
+    pub fn handle_stanza_with_trust(
+        &mut self,
+        now: SystemTime,
+        stanza: Stanza,
+        store: &mut dyn RetainedSecretStore,
+        trust: &mut dyn TrustStore,
+    ) -> Result<(), Error> {
         if !matches!(self.state, State::Listening) {
             if stanza.thread().as_deref() != Some(self.ctx.thread.as_str()) {
                 return Err(Error::WrongSession);
@@ -565,8 +617,8 @@ impl<R: CryptoRng> Endpoint<R> {
         let next = match state {
             State::Listening => on_request(ctx, &stanza),
             State::AwaitResponse(s) => s.on_response(ctx, now, &stanza, store),
-            State::AwaitAliceAccept(s) => s.on_alice_accept(ctx, now, &stanza, store),
-            State::AwaitBobAccept(s) => s.on_bob_accept(ctx, now, &stanza, store),
+            State::AwaitAliceAccept(s) => s.on_alice_accept(ctx, now, &stanza, store, trust),
+            State::AwaitBobAccept(s) => s.on_bob_accept(ctx, now, &stanza, store, trust),
             State::Active(s) => s.on_encrypted(ctx, now, stanza),
             State::Terminating(s) => s.on_encrypted(ctx, stanza),
             State::Offered(_) | State::Closed => Err(Failure::silent(Error::Internal("state"))),
@@ -621,6 +673,46 @@ impl<R: CryptoRng> Endpoint<R> {
         self.ctx.send_form(&wire);
         self.state = State::Closed;
         Ok(())
+    }
+
+    /// The application trusts the peer's verified key (after
+    /// [`Output::PeerKey`]): it is stored for the peer's bare JID under `petname`.
+    pub fn trust_peer_key(
+        &mut self,
+        petname: &str,
+        trust: &mut dyn TrustStore,
+    ) -> Result<(), Error> {
+        let key = self
+            .ctx
+            .peer_key
+            .clone()
+            .ok_or(Error::InvalidState("the peer presented no public key"))?;
+        let jid = self.ctx.peer_bare().to_owned();
+        trust.trust(
+            &jid,
+            TrustedKey {
+                key,
+                petname: petname.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
+    /// The application refuses the peer's key (after [`Output::PeerKey`]):
+    /// the session is terminated (XEP-0116 §8.5).
+    pub fn reject_peer_key(&mut self, now: SystemTime) -> Result<(), Error> {
+        if self.ctx.peer_key.is_none() {
+            return Err(Error::InvalidState("the peer presented no public key"));
+        }
+        match self.state {
+            State::Active(_) => self.terminate(now),
+            State::Terminating(_) | State::Closed => Ok(()),
+            _ => {
+                self.state = State::Closed;
+                self.ctx.out.push_back(Output::Failed(Error::KeyRejected));
+                Ok(())
+            }
+        }
     }
 
     /// Records that the user confirmed the SAS. The retained secret of this
@@ -891,7 +983,7 @@ impl Offered {
             Some(c) => Counters::from_c_a(c),
             None => Counters::random(ctx.config.profile, &mut ctx.rng),
         };
-        let pk = |present: bool| present.then(|| negotiated::PUBKEY_NONE.to_owned());
+        let pk = |present: bool, m: PubkeyMode| present.then(|| m.name().to_owned());
         let mut response = Response {
             accept: Some(true),
             logging_var: choice.logging_var,
@@ -901,11 +993,11 @@ impl Offered {
             modp: n.modp.number(),
             crypt_alg: n.cipher.name().to_owned(),
             hash_alg: n.hash.name().to_owned(),
-            sign_alg: None,
+            sign_alg: n.sign_alg.map(|a| a.uri().to_owned()),
             compress: Some(negotiated::COMPRESS_NONE.to_owned()),
             stanzas: n.stanzas.clone(),
-            init_pubkey: pk(choice.has_init_pubkey),
-            resp_pubkey: pk(choice.has_resp_pubkey),
+            init_pubkey: pk(choice.has_init_pubkey, n.init_pubkey),
+            resp_pubkey: pk(choice.has_resp_pubkey, n.resp_pubkey),
             ver: Some(negotiated::VERSION.to_owned()),
             rekey_freq: Some(n.rekey_freq),
             sas_alg: Some(negotiated::SAS28X5.to_owned()),
@@ -1039,7 +1131,8 @@ impl AwaitResponse {
             .to_wire()
             .and_then(|w| w.form_bytes(ctx.norm()))
             .map_err(encode)?;
-        // Step 7: macA.
+        // Step 7: macA, over the full pubKeyA in key and hash modes (D28).
+        let pub_key_a = pubkey::own_key_bytes(n.init_pubkey, ctx.config.identity_key.as_ref())?;
         let mac_a = identity::mac_a(
             hash,
             provisional.ks().as_bytes(),
@@ -1047,14 +1140,22 @@ impl AwaitResponse {
                 n_a: &offer.my_nonce,
                 n_b: &response.my_nonce,
                 e: x.public_key(),
-                pub_key_a: b"",
+                pub_key_a: &pub_key_a,
                 form_a: &form_a,
                 form_a2: &form_a2,
             },
         );
         // Steps 8-9: ID_A and M_A; C_A advances by the blocks consumed (D13).
+        let id_a = pubkey::own_identity(
+            n.init_pubkey,
+            hash,
+            ctx.config.identity_key.as_ref(),
+            &pub_key_a,
+            mac_a.as_bytes(),
+            &mut ctx.rng,
+        )?;
         let sealed = provisional
-            .seal_identity(counters.c_a, mac_a.as_bytes())
+            .seal_identity(counters.c_a, &id_a)
             .map_err(Error::from)?;
         let c_a = counters::advance(counters.c_a, sealed.blocks);
         // Step 10: the SAS.
@@ -1091,6 +1192,7 @@ impl AwaitAliceAccept {
         now: SystemTime,
         stanza: &Stanza,
         store: &mut dyn RetainedSecretStore,
+        trust: &mut dyn TrustStore,
     ) -> Result<State, Failure> {
         let received = match stanza.negotiation() {
             Ok(Some(r)) => r,
@@ -1155,6 +1257,7 @@ impl AwaitAliceAccept {
             .form
             .form_bytes(ctx.norm())
             .map_err(|e| Failure::fni(PeerMisbehaved::malformed(&e)))?;
+        let (pub_key_a, signature) = peer_key(ctx, &*trust, n.init_pubkey, hash, &opened)?;
         let mac_a = identity::mac_a(
             hash,
             provisional.ks().as_bytes(),
@@ -1162,13 +1265,21 @@ impl AwaitAliceAccept {
                 n_a: &s.n_a,
                 n_b: &s.n_b,
                 e,
-                pub_key_a: b"",
+                pub_key_a: &pub_key_a,
                 form_a: &s.form_a,
                 form_a2: &form_a2,
             },
         );
-        identity::check_mac_identity(opened.plaintext.as_bytes(), mac_a.as_bytes())
-            .map_err(|e| Failure::fni(Error::from(e)))?;
+        verify_identity(
+            ctx,
+            trust,
+            n.init_pubkey,
+            n.sign_alg,
+            pub_key_a,
+            signature,
+            opened.plaintext.as_bytes(),
+            mac_a.as_bytes(),
+        )?;
         let sas = sas::sas(hash, &msg3.mac, &s.form_b);
         ctx.out.push_back(Output::SasReady { sas });
 
@@ -1214,6 +1325,7 @@ impl AwaitAliceAccept {
             .and_then(|w| w.form_bytes(ctx.norm()))
             .map_err(encode)?;
         let bob = session.responder();
+        let pub_key_b = pubkey::own_key_bytes(n.resp_pubkey, ctx.config.identity_key.as_ref())?;
         let mac_b = identity::mac_b(
             hash,
             bob.ks().as_bytes(),
@@ -1221,13 +1333,21 @@ impl AwaitAliceAccept {
                 n_a: &s.n_a,
                 n_b: &s.n_b,
                 d: s.y.public_key(),
-                pub_key_b: b"",
+                pub_key_b: &pub_key_b,
                 form_b: &s.form_b,
                 form_b2: Some(&form_b2),
             },
         );
+        let id_b = pubkey::own_identity(
+            n.resp_pubkey,
+            hash,
+            ctx.config.identity_key.as_ref(),
+            &pub_key_b,
+            mac_b.as_bytes(),
+            &mut ctx.rng,
+        )?;
         let sealed = bob
-            .seal_identity(s.counters.c_b, mac_b.as_bytes())
+            .seal_identity(s.counters.c_b, &id_b)
             .map_err(Error::from)?;
         let c_b = counters::advance(s.counters.c_b, sealed.blocks);
         msg4.identity = sealed.id;
@@ -1279,6 +1399,7 @@ impl AwaitBobAccept {
         now: SystemTime,
         stanza: &Stanza,
         store: &mut dyn RetainedSecretStore,
+        trust: &mut dyn TrustStore,
     ) -> Result<State, Failure> {
         let received = match stanza.negotiation() {
             Ok(Some(r)) => r,
@@ -1329,6 +1450,8 @@ impl AwaitBobAccept {
             .form
             .form_bytes(ctx.norm())
             .map_err(|e| Failure::fni(PeerMisbehaved::malformed(&e)))?;
+        let (pub_key_b, signature) =
+            peer_key(ctx, &*trust, s.negotiated.resp_pubkey, hash, &opened)?;
         let mac_b = identity::mac_b(
             hash,
             bob.ks().as_bytes(),
@@ -1336,13 +1459,21 @@ impl AwaitBobAccept {
                 n_a: &s.n_a,
                 n_b: &s.n_b,
                 d: &s.d,
-                pub_key_b: b"",
+                pub_key_b: &pub_key_b,
                 form_b: &s.form_b,
                 form_b2: Some(&form_b2),
             },
         );
-        identity::check_mac_identity(opened.plaintext.as_bytes(), mac_b.as_bytes())
-            .map_err(|e| Failure::fni(Error::from(e)))?;
+        verify_identity(
+            ctx,
+            trust,
+            s.negotiated.resp_pubkey,
+            s.negotiated.sign_alg,
+            pub_key_b,
+            signature,
+            opened.plaintext.as_bytes(),
+            mac_b.as_bytes(),
+        )?;
         // D37: Alice commits the new retained secret only now, after verifying.
         let peer = ctx.peer_bare().to_owned();
         let chain_verified = srs.is_some_and(|r| r.verified);
@@ -1484,6 +1615,59 @@ impl Terminating {
             }
         }
     }
+}
+
+/// The peer's pubKey bytes and signature from its deciphered identity (D29,
+/// D30); both empty in mode `none`.
+fn peer_key<R>(
+    ctx: &Ctx<R>,
+    trust: &dyn TrustStore,
+    mode: PubkeyMode,
+    hash: HashAlg,
+    opened: &keys::OpenedIdentity,
+) -> Result<(Vec<u8>, Vec<u8>), Failure> {
+    if mode == PubkeyMode::None {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    pubkey::peer_key_bytes(
+        mode,
+        hash,
+        opened.plaintext.as_bytes(),
+        trust,
+        ctx.peer_bare(),
+    )
+    .map_err(Failure::fni)
+}
+
+/// Checks the peer's identity: macX itself in mode `none`, else the signature
+/// of macX with its key (D31), then reports the key (XEP-0116 §8.5).
+#[allow(clippy::too_many_arguments)]
+fn verify_identity<R>(
+    ctx: &mut Ctx<R>,
+    trust: &dyn TrustStore,
+    mode: PubkeyMode,
+    alg: Option<esession_crypto::sign::SignAlg>,
+    key: Vec<u8>,
+    signature: Vec<u8>,
+    plaintext: &[u8],
+    mac_x: &[u8],
+) -> Result<(), Failure> {
+    if mode == PubkeyMode::None {
+        return identity::check_mac_identity(plaintext, mac_x)
+            .map_err(|e| Failure::fni(Error::from(e)));
+    }
+    pubkey::verify_signature(alg, &key, mac_x, &signature).map_err(Failure::fni)?;
+    let jid = ctx.peer_bare().to_owned();
+    let status = pubkey::status(trust, &jid, &key);
+    let fingerprint = HashAlg::Sha256.digest(&key).as_bytes().to_vec();
+    ctx.peer_key = Some(key.clone());
+    ctx.out.push_back(Output::PeerKey(PeerKey {
+        jid,
+        key,
+        fingerprint,
+        status,
+    }));
+    Ok(())
 }
 
 impl<R> Ctx<R> {

@@ -54,6 +54,9 @@ pub enum Error {
     /// the wire layer's limits).
     #[error("could not build a stanza: {0}")]
     Encode(esession_wire::Error),
+    /// The application rejected the peer's public key (XEP-0116 §8.5).
+    #[error("the peer's public key was rejected")]
+    KeyRejected,
     /// The 2^32-block limit of one key was reached (XEP-0200 §11.4; DECISIONS
     /// D42): the session must be re-keyed or terminated.
     #[error("the block limit of the current key was reached")]
@@ -123,6 +126,10 @@ pub enum PeerMisbehaved {
     /// the agreed limit"; DECISIONS D42).
     #[error("re-key before the agreed rekey_freq")]
     RekeyTooEarly,
+    /// The peer identified itself in `hash` mode but no key is stored for it
+    /// (XEP-0116 §4.5.4; DECISIONS D30: terminate).
+    #[error("no stored key matches the peer's fingerprint")]
+    UnknownKey,
 }
 
 impl PeerMisbehaved {

@@ -94,6 +94,7 @@ mod config;
 mod endpoint;
 mod error;
 mod negotiated;
+mod pubkey;
 mod rekey;
 mod store;
 mod traffic;
@@ -106,6 +107,10 @@ pub use endpoint::{
 };
 pub use error::{Error, PeerMisbehaved};
 pub use negotiated::Negotiated;
+pub use pubkey::{
+    IdentityKey, KeyStatus, MemoryTrustStore, NoTrustStore, PeerKey, PubkeyMode, TrustStore,
+    TrustedKey, key_value_of, verifying_key_of,
+};
 pub use store::{
     MAX_SECRETS_PER_PEER, MemoryStore, RetainedSecret, RetainedSecretStore, SECRET_LIFETIME,
 };

@@ -5,7 +5,10 @@ use esession_crypto::dh::ModpGroup;
 use esession_crypto::hash::HashAlg;
 use esession_wire::{LoggingVar, Offer, Response};
 
+use esession_crypto::sign::SignAlg;
+
 use crate::Config;
+use crate::pubkey::PubkeyMode;
 
 /// The only protocol version (D25).
 pub(crate) const VERSION: &str = "1.0";
@@ -13,8 +16,6 @@ pub(crate) const VERSION: &str = "1.0";
 pub(crate) const SAS28X5: &str = "sas28x5";
 /// The only compression (D38).
 pub(crate) const COMPRESS_NONE: &str = "none";
-/// The only public-key mode of this version.
-pub(crate) const PUBKEY_NONE: &str = "none";
 /// What Bob accepts for disclosure.
 pub(crate) const DISCLOSURE_NEVER: &str = "never";
 /// What Bob accepts for security.
@@ -38,6 +39,12 @@ pub struct Negotiated {
     pub rekey_freq: u32,
     /// The compression of stanza content (XEP-0200 §6).
     pub compress: crate::Compression,
+    /// How Alice identifies herself (D27).
+    pub init_pubkey: PubkeyMode,
+    /// How Bob identifies himself (D27).
+    pub resp_pubkey: PubkeyMode,
+    /// The signature algorithm, when a key mode is in use (D31).
+    pub sign_alg: Option<SignAlg>,
 }
 
 /// Bob's full choice: what goes into msg2 besides his nonce, d and C_A.
@@ -117,17 +124,52 @@ pub(crate) fn choose(config: &Config, offer: &Offer) -> Result<Choice, Vec<Strin
             miss(field);
         }
     }
-    for (field, list) in [
-        ("init_pubkey", &offer.init_pubkey),
-        ("resp_pubkey", &offer.resp_pubkey),
-    ] {
-        // Absent means no public keys; present, it must allow `none`.
-        if !list.is_empty() && !list.iter().any(|v| v == PUBKEY_NONE) {
-            miss(field);
+    // D31: the signature algorithms both support, in Alice's order.
+    let sign_algs: Vec<SignAlg> = offer
+        .sign_algs
+        .iter()
+        .filter_map(|u| SignAlg::from_uri(u).ok())
+        .filter(|a| config.sign_algs.contains(a))
+        .collect();
+    let own_alg = config.identity_key.as_ref().map(|k| k.alg());
+    // Absent means no public keys (mode none).
+    let modes = |list: &[String]| -> Vec<PubkeyMode> {
+        if list.is_empty() {
+            vec![PubkeyMode::None]
+        } else {
+            list.iter()
+                .filter_map(|v| PubkeyMode::from_name(v))
+                .collect()
         }
+    };
+    // Bob's own identity: a key mode only with a key of an agreed algorithm.
+    let resp_pubkey = modes(&offer.resp_pubkey).into_iter().find(|m| {
+        config.resp_pubkey.contains(m)
+            && (*m == PubkeyMode::None || own_alg.is_some_and(|a| sign_algs.contains(&a)))
+    });
+    if resp_pubkey.is_none() {
+        miss("resp_pubkey");
     }
-    match (modp, cipher, hash, logging) {
-        (Some((modp_index, modp)), Some(cipher), Some(hash), Some(logging)) if bad.is_empty() => {
+    let sign_alg = match resp_pubkey {
+        Some(PubkeyMode::None) | None => sign_algs.first().copied(),
+        Some(_) => own_alg,
+    };
+    let init_pubkey = modes(&offer.init_pubkey)
+        .into_iter()
+        .find(|m| config.init_pubkey.contains(m) && (*m == PubkeyMode::None || sign_alg.is_some()));
+    if init_pubkey.is_none() {
+        miss("init_pubkey");
+    }
+    match (modp, cipher, hash, logging, init_pubkey, resp_pubkey) {
+        (
+            Some((modp_index, modp)),
+            Some(cipher),
+            Some(hash),
+            Some(logging),
+            Some(init_pubkey),
+            Some(resp_pubkey),
+        ) if bad.is_empty() => {
+            let keys_used = init_pubkey != PubkeyMode::None || resp_pubkey != PubkeyMode::None;
             Ok(Choice {
                 negotiated: Negotiated {
                     modp,
@@ -137,6 +179,9 @@ pub(crate) fn choose(config: &Config, offer: &Offer) -> Result<Choice, Vec<Strin
                     stanzas,
                     rekey_freq: offer.rekey_freq.max(config.rekey_freq),
                     compress: crate::Compression::None,
+                    init_pubkey,
+                    resp_pubkey,
+                    sign_alg: sign_alg.filter(|_| keys_used),
                 },
                 modp_index,
                 logging_var: offer.logging_var,
@@ -193,20 +238,38 @@ pub(crate) fn check_response(
     let Ok(hash) = config.registry.hash(&r.hash_alg) else {
         return bad("hash_algs");
     };
-    if r.sign_alg.is_some() {
-        return bad("sign_algs");
-    }
+    let sign_alg = match &r.sign_alg {
+        None => None,
+        Some(u) if offer.sign_algs.contains(u) => match SignAlg::from_uri(u) {
+            Ok(a) if config.sign_algs.contains(&a) => Some(a),
+            _ => return bad("sign_algs"),
+        },
+        Some(_) => return bad("sign_algs"),
+    };
     if !offered(&offer.compress, r.compress.as_ref()) {
         return bad("compress");
     }
     if r.stanzas.is_empty() || r.stanzas.iter().any(|s| !offer.stanzas.contains(s)) {
         return bad("stanzas");
     }
-    if r.init_pubkey.as_deref() != Some(PUBKEY_NONE) {
+    let mode = |v: Option<&String>, offered: &[String]| {
+        v.filter(|v| offered.contains(v))
+            .and_then(|v| PubkeyMode::from_name(v))
+    };
+    let Some(init_pubkey) = mode(r.init_pubkey.as_ref(), &offer.init_pubkey) else {
         return bad("init_pubkey");
-    }
-    if r.resp_pubkey.as_deref() != Some(PUBKEY_NONE) {
+    };
+    let Some(resp_pubkey) = mode(r.resp_pubkey.as_ref(), &offer.resp_pubkey) else {
         return bad("resp_pubkey");
+    };
+    // D27/D31: a key mode needs the agreed algorithm, and ours must sign with it.
+    if init_pubkey != PubkeyMode::None
+        && (sign_alg.is_none() || config.identity_key.as_ref().map(|k| k.alg()) != sign_alg)
+    {
+        return bad("sign_algs");
+    }
+    if resp_pubkey != PubkeyMode::None && sign_alg.is_none() {
+        return bad("sign_algs");
     }
     if r.ver.as_deref() != Some(VERSION) {
         return bad("ver");
@@ -227,6 +290,9 @@ pub(crate) fn check_response(
         stanzas: r.stanzas.clone(),
         rekey_freq,
         compress: crate::Compression::None,
+        init_pubkey,
+        resp_pubkey,
+        sign_alg,
     })
 }
 

@@ -1,0 +1,404 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+//! Public-key identities (XEP-0116 §4.5.4, §4.6.3, §8.5; DECISIONS D27-D31):
+//! rsa-sha256 and dsa-sha256 in `key` and `hash` modes, and the trust store.
+
+use std::time::{Duration, SystemTime};
+
+use esession_crypto::sign::{SignAlg, SigningKey};
+use esession_online::{
+    Config, Endpoint, Error, IdentityKey, KeyStatus, MemoryStore, MemoryTrustStore, Output,
+    PeerKey, PeerMisbehaved, PubkeyMode, TrustStore,
+};
+use esession_wire::{Element, Stanza, StanzaKind};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+
+const ALICE: &str = "alice@example.org/pda";
+const BOB: &str = "bob@example.com/laptop";
+
+struct Side {
+    jid: &'static str,
+    ep: Endpoint<ChaCha20Rng>,
+    secrets: MemoryStore,
+    trust: MemoryTrustStore,
+    events: Vec<Output>,
+    outbox: Vec<String>,
+}
+
+impl Side {
+    fn collect(&mut self) {
+        while let Some(o) = self.ep.poll_output() {
+            match o {
+                Output::Send(mut s) => {
+                    s.set_attr("from", self.jid);
+                    self.outbox.push(s.to_xml());
+                }
+                other => self.events.push(other),
+            }
+        }
+    }
+    fn deliver(&mut self, now: SystemTime, text: &str) {
+        let s = Stanza::parse(text).unwrap();
+        let _ = self
+            .ep
+            .handle_stanza_with_trust(now, s, &mut self.secrets, &mut self.trust);
+        self.collect();
+    }
+    fn peer_key(&self) -> Option<&PeerKey> {
+        self.events.iter().find_map(|e| match e {
+            Output::PeerKey(k) => Some(k),
+            _ => None,
+        })
+    }
+    fn failure(&self) -> Option<&Error> {
+        self.events.iter().find_map(|e| match e {
+            Output::Failed(x) => Some(x),
+            _ => None,
+        })
+    }
+    fn established(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e, Output::Established(_)))
+    }
+}
+
+fn now() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+/// Runs a whole negotiation between fresh endpoints with these configs and
+/// trust stores, Bob accepting; then one message each way if established.
+fn session(
+    alice_cfg: Config,
+    bob_cfg: Config,
+    alice_trust: MemoryTrustStore,
+    bob_trust: MemoryTrustStore,
+    seed: u64,
+) -> (Side, Side) {
+    let mut a = Side {
+        jid: ALICE,
+        ep: Endpoint::initiate(
+            alice_cfg,
+            ChaCha20Rng::seed_from_u64(seed),
+            now(),
+            "bob@example.com",
+        )
+        .unwrap(),
+        secrets: MemoryStore::new(),
+        trust: alice_trust,
+        events: Vec::new(),
+        outbox: Vec::new(),
+    };
+    let mut b = Side {
+        jid: BOB,
+        ep: Endpoint::responder(bob_cfg, ChaCha20Rng::seed_from_u64(seed + 7)).unwrap(),
+        secrets: MemoryStore::new(),
+        trust: bob_trust,
+        events: Vec::new(),
+        outbox: Vec::new(),
+    };
+    a.collect();
+    let mut accepted = false;
+    for _ in 0..10 {
+        for s in std::mem::take(&mut a.outbox) {
+            b.deliver(now(), &s);
+        }
+        if !accepted && b.events.iter().any(|e| matches!(e, Output::Requested(_))) {
+            accepted = true;
+            b.ep.accept(now()).unwrap();
+            b.collect();
+        }
+        for s in std::mem::take(&mut b.outbox) {
+            a.deliver(now(), &s);
+        }
+    }
+    if a.ep.is_established() && b.ep.is_established() {
+        let mut m = Stanza::new(StanzaKind::Message);
+        m.push(Element::new("body", "jabber:client").with_text("signed hello"));
+        a.ep.send(now(), m).unwrap();
+        a.collect();
+        for s in std::mem::take(&mut a.outbox) {
+            b.deliver(now(), &s);
+        }
+        assert!(
+            b.events
+                .iter()
+                .any(|e| matches!(e, Output::Received(s) if s.to_xml().contains("signed hello")))
+        );
+    }
+    (a, b)
+}
+
+fn key(alg: SignAlg, seed: u64) -> IdentityKey {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    IdentityKey::new(match alg {
+        SignAlg::RsaSha256 => SigningKey::generate_rsa(2048, &mut rng).unwrap(),
+        other => SigningKey::generate(other, &mut rng).unwrap(),
+    })
+}
+
+fn cfg(init: &[PubkeyMode], resp: &[PubkeyMode], k: Option<IdentityKey>) -> Config {
+    let mut c = Config::default();
+    c.init_pubkey = init.to_vec();
+    c.resp_pubkey = resp.to_vec();
+    c.identity_key = k;
+    c
+}
+
+use PubkeyMode::{Hash, Key, None as NoKey};
+
+#[test]
+fn rsa_keys_in_key_mode_both_ways_and_trust_on_second_session() {
+    let (ka, kb) = (key(SignAlg::RsaSha256, 1), key(SignAlg::RsaSha256, 2));
+    let alice_cfg = cfg(&[Key], &[Key], Some(ka.clone()));
+    let bob_cfg = cfg(&[Key, NoKey], &[Key, NoKey], Some(kb.clone()));
+    let (mut a, mut b) = session(
+        alice_cfg.clone(),
+        bob_cfg.clone(),
+        MemoryTrustStore::new(),
+        MemoryTrustStore::new(),
+        10,
+    );
+    assert!(
+        a.established() && b.established(),
+        "{:?} {:?}",
+        a.failure(),
+        b.failure()
+    );
+    let msg1 = &a.events; // msg1 offered the rsa-sha256 URI; msg2 chose key/key
+    assert!(msg1.iter().any(|e| matches!(e, Output::Established(x)
+        if x.negotiated.init_pubkey == Key && x.negotiated.resp_pubkey == Key
+            && x.negotiated.sign_alg == Some(SignAlg::RsaSha256))));
+    let pa = a.peer_key().unwrap().clone();
+    let pb = b.peer_key().unwrap().clone();
+    assert_eq!(pa.status, KeyStatus::New);
+    assert_eq!(pa.jid, "bob@example.com");
+    assert_eq!(pa.key, kb.key_bytes().unwrap());
+    assert_eq!(pb.key, ka.key_bytes().unwrap());
+    assert!(pa.key.starts_with(b"<KeyValue><RSAKeyValue><Modulus>"));
+    // The users accept the keys; the next session reports them as trusted.
+    a.ep.trust_peer_key("Bob's laptop", &mut a.trust).unwrap();
+    b.ep.trust_peer_key("Alice's pda", &mut b.trust).unwrap();
+    let (a2, b2) = session(alice_cfg, bob_cfg, a.trust, b.trust, 11);
+    assert_eq!(
+        a2.peer_key().unwrap().status,
+        KeyStatus::Trusted {
+            petname: "Bob's laptop".into()
+        }
+    );
+    assert_eq!(
+        b2.peer_key().unwrap().status,
+        KeyStatus::Trusted {
+            petname: "Alice's pda".into()
+        }
+    );
+}
+
+#[test]
+fn dsa_key_for_bob_only() {
+    let kb = key(SignAlg::DsaSha256, 3);
+    let (a, b) = session(
+        cfg(&[NoKey], &[Key], None),
+        cfg(&[NoKey], &[Key], Some(kb.clone())),
+        MemoryTrustStore::new(),
+        MemoryTrustStore::new(),
+        12,
+    );
+    assert!(
+        a.established() && b.established(),
+        "{:?} {:?}",
+        a.failure(),
+        b.failure()
+    );
+    assert_eq!(a.peer_key().unwrap().key, kb.key_bytes().unwrap());
+    assert!(
+        a.peer_key()
+            .unwrap()
+            .key
+            .starts_with(b"<KeyValue><DSAKeyValue><P>")
+    );
+    assert!(b.peer_key().is_none());
+}
+
+#[test]
+fn hash_mode_substitutes_the_stored_key_and_fails_without_one() {
+    let kb = key(SignAlg::RsaSha256, 4);
+    let mut trusted = MemoryTrustStore::new();
+    trusted.trust(
+        "bob@example.com",
+        esession_online::TrustedKey {
+            key: kb.key_bytes().unwrap(),
+            petname: "bob".into(),
+        },
+    );
+    let (a, b) = session(
+        cfg(&[NoKey], &[Hash], None),
+        cfg(&[NoKey], &[Hash], Some(kb.clone())),
+        trusted,
+        MemoryTrustStore::new(),
+        13,
+    );
+    assert!(
+        a.established() && b.established(),
+        "{:?} {:?}",
+        a.failure(),
+        b.failure()
+    );
+    assert_eq!(
+        a.peer_key().unwrap().status,
+        KeyStatus::Trusted {
+            petname: "bob".into()
+        }
+    );
+    // D30: no stored key => terminate.
+    let (a, b) = session(
+        cfg(&[NoKey], &[Hash], None),
+        cfg(&[NoKey], &[Hash], Some(kb)),
+        MemoryTrustStore::new(),
+        MemoryTrustStore::new(),
+        14,
+    );
+    assert_eq!(
+        a.failure(),
+        Some(&Error::PeerMisbehaved(PeerMisbehaved::UnknownKey))
+    );
+    assert!(!a.established());
+    // Alice answered feature-not-implemented (D44 msg4 row): Bob's session ends.
+    assert!(b.failure().is_some());
+}
+
+#[test]
+fn alice_hash_mode_identity_is_checked_by_bob() {
+    let ka = key(SignAlg::RsaSha256, 5);
+    let mut bob_trust = MemoryTrustStore::new();
+    bob_trust.trust(
+        "alice@example.org",
+        esession_online::TrustedKey {
+            key: ka.key_bytes().unwrap(),
+            petname: "alice".into(),
+        },
+    );
+    let (a, b) = session(
+        cfg(&[Hash], &[NoKey], Some(ka)),
+        cfg(&[Hash], &[NoKey], None),
+        MemoryTrustStore::new(),
+        bob_trust,
+        15,
+    );
+    assert!(
+        a.established() && b.established(),
+        "{:?} {:?}",
+        a.failure(),
+        b.failure()
+    );
+    assert!(matches!(
+        b.peer_key().unwrap().status,
+        KeyStatus::Trusted { .. }
+    ));
+}
+
+#[test]
+fn changed_key_and_key_known_for_another_jid_are_reported() {
+    let (old, new) = (key(SignAlg::RsaSha256, 6), key(SignAlg::RsaSha256, 7));
+    let mut t = MemoryTrustStore::new();
+    t.trust(
+        "bob@example.com",
+        esession_online::TrustedKey {
+            key: old.key_bytes().unwrap(),
+            petname: "old".into(),
+        },
+    );
+    let (a, _b) = session(
+        cfg(&[NoKey], &[Key], None),
+        cfg(&[NoKey], &[Key], Some(new.clone())),
+        t,
+        MemoryTrustStore::new(),
+        16,
+    );
+    assert!(
+        matches!(&a.peer_key().unwrap().status, KeyStatus::Changed { previous } if previous[0].petname == "old")
+    );
+    // The application aborts: the session is terminated.
+    let mut a = a;
+    a.ep.reject_peer_key(now()).unwrap();
+    a.collect();
+    assert!(!a.ep.is_established());
+
+    let mut t = MemoryTrustStore::new();
+    t.trust(
+        "carol@example.net",
+        esession_online::TrustedKey {
+            key: new.key_bytes().unwrap(),
+            petname: "carol".into(),
+        },
+    );
+    let (a, _b) = session(
+        cfg(&[NoKey], &[Key], None),
+        cfg(&[NoKey], &[Key], Some(new)),
+        t,
+        MemoryTrustStore::new(),
+        17,
+    );
+    assert_eq!(
+        a.peer_key().unwrap().status,
+        KeyStatus::KnownForOtherJids {
+            jids: vec!["carol@example.net".into()]
+        }
+    );
+}
+
+#[test]
+fn bob_without_a_matching_key_cannot_choose_a_key_mode() {
+    // Alice requires Bob's key (resp_pubkey key only) but Bob has a DSA key
+    // and Alice accepts rsa-sha256 only: not-acceptable naming resp_pubkey.
+    let mut alice = cfg(&[NoKey], &[Key], None);
+    alice.sign_algs = vec![SignAlg::RsaSha256];
+    let (a, b) = session(
+        alice,
+        cfg(&[NoKey], &[Key], Some(key(SignAlg::DsaSha256, 8))),
+        MemoryTrustStore::new(),
+        MemoryTrustStore::new(),
+        18,
+    );
+    assert_eq!(
+        b.failure(),
+        Some(&Error::NoAcceptableOption(vec!["resp_pubkey".into()]))
+    );
+    assert!(
+        matches!(a.failure(), Some(Error::Rejected { fields, .. }) if fields == &["resp_pubkey"])
+    );
+}
+
+#[test]
+fn ecdsa_only_when_configured() {
+    // E4: ecdsa-sha256 is never offered by default.
+    let k = key(SignAlg::EcdsaSha256, 9);
+    assert!(
+        Endpoint::initiate(
+            cfg(&[Key], &[NoKey], Some(k.clone())),
+            ChaCha20Rng::seed_from_u64(1),
+            now(),
+            "bob@example.com"
+        )
+        .is_err()
+    );
+    let mut alice = cfg(&[Key], &[NoKey], Some(k));
+    alice.sign_algs = vec![SignAlg::EcdsaSha256];
+    let mut bob = cfg(&[Key], &[NoKey], None);
+    bob.sign_algs = vec![SignAlg::EcdsaSha256];
+    let (a, b) = session(
+        alice,
+        bob,
+        MemoryTrustStore::new(),
+        MemoryTrustStore::new(),
+        19,
+    );
+    assert!(
+        a.established() && b.established(),
+        "{:?} {:?}",
+        a.failure(),
+        b.failure()
+    );
+    assert!(b.peer_key().is_some());
+}
