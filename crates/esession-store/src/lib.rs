@@ -8,6 +8,9 @@
 //! - Alice's offline private values and seen d/N_B values ([`OfflineStore`],
 //!   XEP-0187 §3.1, §3.4, DECISIONS D50): [`MemoryOfflineStore`] in memory,
 //!   [`SqliteStore`] on disk.
+//! - trusted public keys with petnames (XEP-0116 §8.5; [`TrustedKeys`] of
+//!   XEP-0187 §3.2): [`MemoryTrustedKeys`] in memory, [`SqliteStore`] on disk
+//!   ([`SqliteStore::trust_key`], [`SqliteStore::trusted_keys`]).
 //!
 //! The in-memory stores are defined next to their traits in the protocol
 //! crates and re-exported here.
@@ -79,7 +82,8 @@
 //!
 //! See [`sqlite`] for versioning, [`retained`] and [`offline`] for the
 //! table layouts. Version 1: `meta` (key check) and `retained_secret`;
-//! version 2 adds `offline_published`, `offline_seen` and `trusted_key`.
+//! version 2 adds `offline_published`, `offline_seen` and [`trust`]'s
+//! `trusted_key`.
 //! Opening a file written by a newer version fails with
 //! [`Error::UnsupportedSchema`] and leaves it untouched.
 //!
@@ -94,9 +98,10 @@ mod key;
 pub mod offline;
 pub mod retained;
 pub mod sqlite;
+pub mod trust;
 
 pub use error::Error;
-pub use esession_offline::{MemoryOfflineStore, OfflineStore};
+pub use esession_offline::{MemoryOfflineStore, MemoryTrustedKeys, OfflineStore, TrustedKeys};
 pub use esession_online::{MemoryStore, RetainedSecret, RetainedSecretStore};
 pub use key::{KEY_LEN, StoreKey};
 pub use retained::MAX_SECRET_LEN;

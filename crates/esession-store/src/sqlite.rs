@@ -85,10 +85,12 @@ const MIGRATIONS: &[&str] = &[
          slot       BLOB    NOT NULL UNIQUE,
          account    TEXT    NOT NULL,
          peer       TEXT    NOT NULL,
+         key        BLOB    NOT NULL,
          nonce      BLOB    NOT NULL,
-         ciphertext BLOB    NOT NULL
+         ciphertext BLOB    NOT NULL,
+         UNIQUE (account, peer, key)
      ) STRICT;
-     CREATE INDEX trusted_key_by_peer ON trusted_key (account, peer, seq);",
+     CREATE INDEX trusted_key_by_key ON trusted_key (account, key);",
 ];
 
 /// The plaintext of the key-check record.
