@@ -213,6 +213,10 @@ pub struct Accepted {
     pub peer_key: VerifyingKey,
     /// The decrypted stanza (the `<init/>` removed), if it carried `<c/>`.
     pub content: Option<Stanza>,
+    /// The encrypted `Created` SHIM header of the content, if any: trust it
+    /// rather than the unencrypted delay element her server added
+    /// (XEP-0187 §4).
+    pub created: Option<SystemTime>,
     /// Bob terminated the session in this stanza (terminate field, §3.3).
     /// Alice does not answer it (§5).
     pub terminated: bool,
@@ -321,10 +325,12 @@ impl Receiver {
             thread: thread.clone(),
             ended: false,
         });
+        let created = content.as_ref().and_then(crate::bob::created);
         Ok(Accepted {
             peer,
             thread,
             peer_key,
+            created,
             content,
             terminated,
             session,
@@ -504,6 +510,8 @@ pub struct ReceiveSession {
 pub struct Opened {
     /// The decrypted stanza.
     pub content: Stanza,
+    /// Its encrypted `Created` SHIM header, if any (XEP-0187 §4).
+    pub created: Option<SystemTime>,
     /// Bob terminated the session (D43 form inside); Alice does not answer
     /// (XEP-0187 §5).
     pub terminated: bool,
@@ -537,6 +545,7 @@ impl ReceiveSession {
         );
         self.ended = terminated;
         Ok(Opened {
+            created: crate::bob::created(&s),
             content: s,
             terminated,
         })

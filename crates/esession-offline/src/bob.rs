@@ -161,13 +161,15 @@ impl<'k> Initiator<'k> {
 
     /// XEP-0187 §3.3: builds the offline init stanza. `content` (a
     /// `<message/>` whose children are encrypted; its type is kept) goes in
-    /// the same stanza as object encryption; with `terminate` the session
+    /// the same stanza as object encryption, with a `Created` SHIM header of
+    /// `now` added inside the encrypted part unless it has one (XEP-0187 §4); with `terminate` the session
     /// ends in this stanza (a terminate field in the form, covered by macB).
     ///
     /// Errors: [`Error::Crypto`] if Alice's e for the chosen group is not
     /// valid (XEP-0187 §3.3: terminate without sending an error).
     pub fn start<R: CryptoRng + ?Sized>(
         &self,
+        now: SystemTime,
         checked: &CheckedOptions,
         content: Option<Stanza>,
         terminate: bool,
@@ -259,7 +261,13 @@ impl<'k> Initiator<'k> {
             session.responder().clone(),
             counters::advance(counters.c_b, sealed.blocks),
         );
-        let mut stanza = content.unwrap_or_else(|| Stanza::message(&to, &thread));
+        let mut stanza = match content {
+            Some(mut s) => {
+                add_created(&mut s, now);
+                s
+            }
+            None => Stanza::message(&to, &thread),
+        };
         stanza.set_attr("to", &to);
         stanza.set_thread(&thread);
         if amp {
@@ -327,6 +335,40 @@ fn insert_init(stanza: Stanza, init: Element) -> Result<Stanza, Error> {
     Ok(Stanza::from_element(el)?)
 }
 
+/// SHIM headers (XEP-0131).
+pub const NS_SHIM: &str = "http://jabber.org/protocol/shim";
+
+/// Adds `<headers xmlns='…shim'><header name='Created'>now</header></headers>`
+/// unless the stanza already carries a Created header (XEP-0187 §4: Bob
+/// SHOULD include it in the encrypted content).
+fn add_created(s: &mut Stanza, now: SystemTime) {
+    let has = s.children().any(|c| {
+        c.is("headers", NS_SHIM)
+            && c.children()
+                .any(|h| h.is("header", NS_SHIM) && h.attr("name") == Some("Created"))
+    });
+    if !has {
+        s.push(
+            Element::new("headers", NS_SHIM).with_child(
+                Element::new("header", NS_SHIM)
+                    .with_attr("name", "Created")
+                    .with_text(crate::datetime::format_expires(now)),
+            ),
+        );
+    }
+}
+
+/// The time of a decrypted stanza's `Created` SHIM header, if any and
+/// readable (XEP-0187 §4: Alice SHOULD trust it, not the unencrypted delay
+/// her server added).
+pub fn created(s: &Stanza) -> Option<SystemTime> {
+    s.children()
+        .filter(|c| c.is("headers", NS_SHIM))
+        .flat_map(|c| c.children())
+        .find(|h| h.is("header", NS_SHIM) && h.attr("name") == Some("Created"))
+        .and_then(|h| parse_expires(&h.text()).ok())
+}
+
 /// Bob's side of an offline session after the first stanza: more encrypted
 /// stanzas to Alice while she is offline, then termination (XEP-0187 §4-§5).
 #[derive(Debug)]
@@ -349,8 +391,15 @@ impl SendSession {
     }
 
     /// Encrypts `content` (its children; XEP-0200 §6), addressed per
-    /// match_resource with the AMP rule.
-    pub fn seal(&mut self, content: Stanza) -> Result<Stanza, Error> {
+    /// match_resource with the AMP rule, with a `Created` SHIM header of
+    /// `now` unless it has one (XEP-0187 §4).
+    pub fn seal(&mut self, now: SystemTime, content: Stanza) -> Result<Stanza, Error> {
+        let mut s = content;
+        add_created(&mut s, now);
+        self.seal_raw(s)
+    }
+
+    fn seal_raw(&mut self, content: Stanza) -> Result<Stanza, Error> {
         let mut s = content;
         s.set_attr("to", &self.to);
         s.set_thread(&self.thread);
@@ -369,6 +418,6 @@ impl SendSession {
     pub fn terminate(mut self) -> Result<Stanza, Error> {
         let mut s = Stanza::message(&self.to, &self.thread);
         s.push(Negotiation::Terminate.to_wire()?.into_element());
-        self.seal(s)
+        self.seal_raw(s)
     }
 }

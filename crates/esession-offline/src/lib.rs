@@ -64,7 +64,7 @@
 //! let checked = bob.check_options(now, "alice@example.org", &published.item, &trust)?;
 //! let mut hello = Stanza::new(StanzaKind::Message);
 //! hello.push(Element::new("body", "jabber:client").with_text("Hello, Alice!"));
-//! let mut started = bob.start(&checked, Some(hello), true, &mut rng)?;
+//! let mut started = bob.start(now, &checked, Some(hello), true, &mut rng)?;
 //! assert_eq!(started.stanza.to(), Some("alice@example.org/pda"));
 //! started.stanza.set_attr("from", "bob@example.com/laptop");
 //!
@@ -105,7 +105,7 @@ pub use alice::{
     Accepted, CameOnline, OpenInput, Opened, OpenedIdentity, Published, Publisher, ReceiveSession,
     Receiver, open_identity,
 };
-pub use bob::{CheckedOptions, Initiator, SendSession, Started};
+pub use bob::{CheckedOptions, Initiator, NS_SHIM, SendSession, Started, created};
 pub use datetime::{format_expires, parse_expires};
 pub use error::Error;
 pub use keys::{MemoryTrustedKeys, TrustedKeys, bare, key_value, key_value_bytes};

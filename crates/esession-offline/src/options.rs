@@ -236,3 +236,81 @@ pub(crate) fn check_response(offer: &Offer, r: &Response) -> Result<(), Error> {
         Err(Error::NoAcceptableOption(bad))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offered() -> Offer {
+        offer(
+            &Config::default(),
+            false,
+            vec![7; 16],
+            vec![vec![5], vec![6]],
+        )
+        .unwrap()
+    }
+
+    fn response() -> Response {
+        Response {
+            accept: None,
+            logging_var: LoggingVar::Logging,
+            logging: Some("may".into()),
+            disclosure: Some("never".into()),
+            security: Some("e2e".into()),
+            modp: 14,
+            crypt_alg: "aes128-ctr".into(),
+            hash_alg: "sha256".into(),
+            sign_alg: Some(SignAlg::RsaSha256.uri().into()),
+            compress: Some("none".into()),
+            stanzas: vec!["message".into()],
+            init_pubkey: None,
+            resp_pubkey: None,
+            ver: Some(VER.into()),
+            rekey_freq: Some(u32::MAX),
+            sas_alg: None,
+            my_nonce: vec![1; 16],
+            dhkey: vec![2],
+            nonce: vec![7; 16],
+            counter: 1,
+            identity: None,
+            mac: None,
+            order: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn alice_refuses_choices_she_did_not_offer() {
+        let o = offered();
+        assert_eq!(check_response(&o, &response()), Ok(()));
+        let mut r = response();
+        r.crypt_alg = "aes256-ctr".into();
+        r.modp = 2;
+        r.stanzas = vec!["iq".into()];
+        assert_eq!(
+            check_response(&o, &r),
+            Err(Error::NoAcceptableOption(vec![
+                "crypt_algs".into(),
+                "modp".into(),
+                "stanzas".into()
+            ]))
+        );
+        let mut r = response();
+        r.sign_alg = None;
+        assert_eq!(
+            check_response(&o, &r),
+            Err(Error::NoAcceptableOption(vec!["sign_algs".into()]))
+        );
+    }
+
+    #[test]
+    fn offer_never_holds_iq_and_has_sign_algs() {
+        let mut c = Config::default();
+        c.stanzas = vec!["iq".into()];
+        assert!(offer(&c, false, vec![7; 16], vec![]).is_err());
+        let o = offered();
+        assert!(o.init_pubkey.is_empty() && o.resp_pubkey.is_empty() && o.sas_algs.is_empty());
+        assert_eq!(o.sign_algs.len(), 2);
+        assert_eq!(o.ver, vec!["1.0".to_owned()]);
+    }
+}

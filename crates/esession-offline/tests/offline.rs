@@ -72,7 +72,13 @@ fn bob_inits_offline_and_alice_decrypts_after_coming_back() {
         .check_options(w.now, ALICE, &published.item, &w.trust)
         .unwrap();
     let started = bob
-        .start(&checked, Some(body("Hello, Alice!")), false, &mut w.rng)
+        .start(
+            w.now,
+            &checked,
+            Some(body("Hello, Alice!")),
+            false,
+            &mut w.rng,
+        )
         .unwrap();
     let first = started.stanza.to_xml();
     assert!(!first.contains("Hello"), "content is encrypted: {first}");
@@ -82,7 +88,7 @@ fn bob_inits_offline_and_alice_decrypts_after_coming_back() {
     assert_eq!(started.stanza.to(), Some(ALICE));
     assert_eq!(started.stanza.stanza_type(), Some("chat"));
     let mut send = started.session.unwrap();
-    let second = send.seal(body("Second")).unwrap();
+    let second = send.seal(w.now, body("Second")).unwrap();
     let end = send.terminate().unwrap();
 
     // Alice comes back: the subscriber record leaves persistent storage.
@@ -104,6 +110,12 @@ fn bob_inits_offline_and_alice_decrypts_after_coming_back() {
     let content = accepted.content.unwrap().to_xml();
     assert!(content.contains("<body>Hello, Alice!</body>"), "{content}");
     assert!(!content.contains("init"), "{content}");
+    // XEP-0187 §4: the Created SHIM header travels encrypted.
+    assert_eq!(accepted.created, Some(w.now));
+    assert!(
+        content.contains("<header name=\"Created\">2027-01-15T08:00:00Z</header>"),
+        "{content}"
+    );
 
     let mut session = accepted.session.unwrap();
     let opened = session.open(from_bob(second)).unwrap();
@@ -130,7 +142,7 @@ fn object_encryption_terminates_in_the_first_stanza() {
         .check_options(w.now, ALICE, &published.item, &w.trust)
         .unwrap();
     let started = bob
-        .start(&checked, Some(body("once")), true, &mut w.rng)
+        .start(w.now, &checked, Some(body("once")), true, &mut w.rng)
         .unwrap();
     assert!(started.session.is_none());
     assert!(
@@ -172,7 +184,7 @@ fn replayed_stanza_is_rejected() {
             .check_options(w.now, ALICE, &published.item, &w.trust)
             .unwrap();
         let stanza = from_bob(
-            bob.start(&checked, Some(body("pay 10")), true, &mut w.rng)
+            bob.start(w.now, &checked, Some(body("pay 10")), true, &mut w.rng)
                 .unwrap()
                 .stanza,
         );
@@ -217,7 +229,7 @@ fn same_n_b_with_another_d_is_a_replay_and_forgeries_are_not_recorded() {
         .check_options(w.now, ALICE, &published.item, &w.trust)
         .unwrap();
     let genuine = from_bob(
-        bob.start(&checked, Some(body("hi")), true, &mut w.rng)
+        bob.start(w.now, &checked, Some(body("hi")), true, &mut w.rng)
             .unwrap()
             .stanza,
     );
@@ -267,7 +279,7 @@ fn after_expires_it_is_discarded_undecrypted() {
         .check_options(w.now, ALICE, &published.item, &w.trust)
         .unwrap();
     let stanza = from_bob(
-        bob.start(&checked, Some(body("late")), true, &mut w.rng)
+        bob.start(w.now, &checked, Some(body("late")), true, &mut w.rng)
             .unwrap()
             .stanza,
     );
@@ -369,7 +381,13 @@ fn match_resource_is_honoured() {
         .check_options(w.now, "alice@example.org/other", &published.item, &w.trust)
         .unwrap();
     let started = bob
-        .start(&checked, Some(body("only on pda")), false, &mut w.rng)
+        .start(
+            w.now,
+            &checked,
+            Some(body("only on pda")),
+            false,
+            &mut w.rng,
+        )
         .unwrap();
     assert_eq!(started.stanza.to(), Some("alice@example.org/pda"));
     let amp = started
@@ -381,7 +399,7 @@ fn match_resource_is_honoured() {
     assert_eq!(rule.attr("condition"), Some("match-resource"));
     assert_eq!(rule.attr("value"), Some("exact"));
     assert_eq!(rule.attr("action"), Some("error"));
-    let later = started.session.unwrap().seal(body("again")).unwrap();
+    let later = started.session.unwrap().seal(w.now, body("again")).unwrap();
     assert_eq!(later.to(), Some("alice@example.org/pda"));
     assert!(later.children().any(|c| c.ns() == NS_AMP));
 
@@ -396,7 +414,7 @@ fn match_resource_is_honoured() {
     let checked = bob
         .check_options(w.now, ALICE, &published.item, &w.trust)
         .unwrap();
-    let started = bob.start(&checked, None, true, &mut w.rng).unwrap();
+    let started = bob.start(w.now, &checked, None, true, &mut w.rng).unwrap();
     assert_eq!(started.stanza.to(), Some(ALICE));
     assert!(!started.stanza.children().any(|c| c.ns() == NS_AMP));
 }
@@ -414,7 +432,7 @@ fn untrusted_bob_and_tampered_content_are_refused_silently() {
         .check_options(w.now, ALICE, &published.item, &w.trust)
         .unwrap();
     let stanza = from_bob(
-        bob.start(&checked, Some(body("x")), true, &mut w.rng)
+        bob.start(w.now, &checked, Some(body("x")), true, &mut w.rng)
             .unwrap()
             .stanza,
     );
@@ -552,4 +570,106 @@ fn bob_refuses_options_he_cannot_support() {
             .unwrap_err(),
         Error::NoAcceptableOption(vec!["crypt_algs".to_owned()])
     );
+}
+
+#[test]
+fn published_record_holds_n_a_every_x_and_expires() {
+    let mut w = world(11);
+    let mut store = MemoryOfflineStore::new();
+    let expires = w.now + HOURS_8;
+    let p1 = Publisher::new(Config::default(), Audience::Subscribers, expires)
+        .signing_key(&w.alice_key)
+        .publish(&mut w.rng, &mut store)
+        .unwrap();
+    let n_a = p1.options.offer.my_nonce.clone();
+    assert_eq!(n_a.len(), esession_offline::NONCE_LEN);
+    let record = store.published(&n_a).unwrap().unwrap();
+    assert_eq!(record.expires, expires);
+    assert_eq!(record.audience, Audience::Subscribers);
+    let groups: Vec<u32> = record.x.iter().map(|v| v.group).collect();
+    assert_eq!(groups, p1.options.offer.modp);
+    // x is secret: never in Debug.
+    let x_hex = hex::encode(record.x[0].x.as_bytes());
+    assert!(!format!("{record:?}").contains(&x_hex[..16]));
+    // Going offline again: new N_A and x values replace the subscribers'
+    // set (XEP-0187 §6.1); the set for everyone is kept beside it.
+    let p2 = Publisher::new(Config::default(), Audience::Subscribers, expires)
+        .signing_key(&w.alice_key)
+        .publish(&mut w.rng, &mut store)
+        .unwrap();
+    let p3 = Publisher::new(Config::default(), Audience::Everyone, expires)
+        .signing_key(&w.alice_key)
+        .publish(&mut w.rng, &mut store)
+        .unwrap();
+    assert_ne!(p2.options.offer.my_nonce, n_a);
+    assert!(store.published(&n_a).unwrap().is_none());
+    let mut nonces = store.published_nonces().unwrap();
+    nonces.sort();
+    let mut expected = vec![
+        p2.options.offer.my_nonce.clone(),
+        p3.options.offer.my_nonce.clone(),
+    ];
+    expected.sort();
+    assert_eq!(nonces, expected);
+}
+
+#[test]
+fn bob_refuses_an_invalid_e_and_sends_nothing() {
+    let mut w = world(12);
+    let mut store = MemoryOfflineStore::new();
+    let published = Publisher::new(Config::default(), Audience::Subscribers, w.now + HOURS_8)
+        .signing_key(&w.alice_key)
+        .publish(&mut w.rng, &mut store)
+        .unwrap();
+    // Alice's own (signed) form with e = 1 for her first group.
+    let mut options = published.options.clone();
+    if let esession_wire::DhValues::Keys(k) = &mut options.offer.dh {
+        k[0] = vec![1];
+    }
+    options.signs.clear();
+    let signed = options
+        .to_wire()
+        .unwrap()
+        .form_bytes(esession_wire::NormProfile::Xep)
+        .unwrap();
+    options.signs = vec![w.alice_key.sign(&signed, &mut w.rng).unwrap()];
+    let item = options.to_wire().unwrap().into_element();
+    let bob = Initiator::new(Config::default(), &w.bob_key).unwrap();
+    let checked = bob.check_options(w.now, ALICE, &item, &w.trust).unwrap();
+    assert!(matches!(
+        bob.start(w.now, &checked, Some(body("x")), true, &mut w.rng),
+        Err(Error::Crypto(_))
+    ));
+}
+
+#[test]
+fn offline_init_has_no_pubkey_field_and_alice_never_answers() {
+    let mut w = world(13);
+    let mut store = MemoryOfflineStore::new();
+    let published = Publisher::new(Config::default(), Audience::Everyone, w.now + HOURS_8)
+        .signing_key(&w.alice_key)
+        .publish(&mut w.rng, &mut store)
+        .unwrap();
+    let bob = Initiator::new(Config::default(), &w.bob_key).unwrap();
+    let checked = bob
+        .check_options(w.now, ALICE, &published.item, &w.trust)
+        .unwrap();
+    let started = bob
+        .start(w.now, &checked, Some(body("hi")), false, &mut w.rng)
+        .unwrap();
+    let xml = started.stanza.to_xml();
+    // XEP-0187 §3.3: no pubkey field; Bob's identity is in `key` mode.
+    assert!(!xml.contains("pubkey"), "{xml}");
+    assert!(!xml.contains("\"accept\""), "{xml}");
+    let end = started.session.unwrap().terminate().unwrap();
+    let mut r = Receiver::came_online(Config::default(), &mut store)
+        .unwrap()
+        .receiver;
+    let accepted = r
+        .accept(w.now, from_bob(started.stanza), &mut store, &w.trust)
+        .unwrap();
+    // Receiving Bob's terminate yields no stanza to send (XEP-0187 §5), and
+    // the session offers no way to send at all (§4).
+    let opened = accepted.session.unwrap().open(from_bob(end)).unwrap();
+    assert!(opened.terminated);
 }

@@ -62,9 +62,9 @@ pub const SCENARIOS: &[Scenario] = &[
         ciphers: &[CipherAlg::Aes256Ctr, CipherAlg::Aes128Ctr],
         match_resource: None,
         messages: &[
-            "<body>first</body>",
-            "<body>second, with non-ASCII: é ✓</body>",
-            "<body>third</body>",
+            "<body>first</body><headers xmlns=\"http://jabber.org/protocol/shim\"><header name=\"Created\">2027-01-15T08:00:00Z</header></headers>",
+            "<body>second, with non-ASCII: é ✓</body><headers xmlns=\"http://jabber.org/protocol/shim\"><header name=\"Created\">2027-01-15T08:01:00Z</header></headers>",
+            "<body>third</body><headers xmlns=\"http://jabber.org/protocol/shim\"><header name=\"Created\">2027-01-15T08:02:00Z</header></headers>",
         ],
         terminate_in_init: false,
     },
@@ -147,6 +147,7 @@ pub fn build(sc: &Scenario) -> Value {
     bob.pin_y_for_tests(y.to_bytes().as_bytes());
     let started = bob
         .start(
+            now,
             &checked,
             Some(content(sc.messages[0])),
             sc.terminate_in_init,
@@ -156,7 +157,7 @@ pub fn build(sc: &Scenario) -> Value {
     let mut sent = vec![started.stanza.clone()];
     if let Some(mut session) = started.session {
         for m in &sc.messages[1..] {
-            sent.push(session.seal(content(m)).unwrap());
+            sent.push(session.seal(now, content(m)).unwrap());
         }
     }
     for s in &mut sent {
