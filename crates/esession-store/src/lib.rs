@@ -8,9 +8,9 @@
 //! - Alice's offline private values and seen d/N_B values ([`OfflineStore`],
 //!   XEP-0187 §3.1, §3.4, DECISIONS D50): [`MemoryOfflineStore`] in memory,
 //!   [`SqliteStore`] on disk.
-//! - trusted public keys with petnames (XEP-0116 §8.5; [`TrustedKeys`] of
-//!   XEP-0187 §3.2): [`MemoryTrustedKeys`] in memory, [`SqliteStore`] on disk
-//!   ([`SqliteStore::trust_key`], [`SqliteStore::trusted_keys`]).
+//! - trusted public keys with petnames ([`TrustStore`], XEP-0116 §8.5, and
+//!   [`TrustedKeys`], XEP-0187 §3.2): [`MemoryTrustStore`] and
+//!   [`MemoryTrustedKeys`] in memory, [`SqliteStore`] on disk.
 //!
 //! The in-memory stores are defined next to their traits in the protocol
 //! crates and re-exported here.
@@ -23,6 +23,7 @@
 //!  protocol drivers (esession-online, esession-offline)
 //!        │ RetainedSecretStore::{secrets, other_secrets, store, mark_verified}
 //!        │ OfflineStore::{save_published, published, record_seen, …}
+//!        │ TrustStore::{keys_for, jids_for, trust, forget}, TrustedKeys::keys_for
 //!        ▼
 //!  SqliteStore ── seal/open: XChaCha20-Poly1305(StoreKey, random nonce,
 //!        │                   AAD = table, account, peer, slot, metadata)
@@ -102,7 +103,9 @@ pub mod trust;
 
 pub use error::Error;
 pub use esession_offline::{MemoryOfflineStore, MemoryTrustedKeys, OfflineStore, TrustedKeys};
-pub use esession_online::{MemoryStore, RetainedSecret, RetainedSecretStore};
+pub use esession_online::{
+    MemoryStore, MemoryTrustStore, RetainedSecret, RetainedSecretStore, TrustStore, TrustedKey,
+};
 pub use key::{KEY_LEN, StoreKey};
 pub use retained::MAX_SECRET_LEN;
 pub use sqlite::{APPLICATION_ID, SCHEMA_VERSION, SqliteStore};

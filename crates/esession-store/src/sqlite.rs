@@ -184,7 +184,7 @@ impl SqliteStore {
         self.last_error.borrow_mut().take()
     }
 
-    /// Runs `f`; on error remembers it and returns `fallback`.
+    /// Passes `r` through; on error remembers it and returns `fallback`.
     pub(crate) fn or_record<T>(&self, r: Result<T, Error>, fallback: T) -> T {
         match r {
             Ok(v) => v,

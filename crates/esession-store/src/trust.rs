@@ -16,11 +16,13 @@
 //! key or another contact fails with [`Error::Tampered`]. (Inserting a row
 //! needs the store key.)
 //!
-//! [`esession_offline::TrustedKeys`] is implemented on top: Bob's lookup of
-//! Alice's signing keys.
+//! Both protocol views are implemented on top: [`esession_online::TrustStore`]
+//! (fingerprints tied to JIDs, petnames, XEP-0116 §8.5) and
+//! [`esession_offline::TrustedKeys`] (Bob's lookup of Alice's signing keys).
 
 use esession_crypto::sign::{PublicKeyComponents, VerifyingKey};
 use esession_offline::TrustedKeys;
+use esession_online::{TrustStore, TrustedKey};
 use esession_wire::KeyValue;
 use rand::TryRng;
 use rand::rngs::SysRng;
@@ -112,13 +114,16 @@ impl SqliteStore {
         self.read_keys("peer = ?2", peer.as_bytes(), false)
     }
 
-    /// The contacts `key` (D28 bytes) is trusted for.
+    /// The contacts `key` (D28 bytes) is trusted for, sorted.
     pub fn contacts_trusting(&self, key: &[u8]) -> Result<Vec<String>, Error> {
-        Ok(self
+        let mut jids: Vec<String> = self
             .read_keys("key = ?2", key, true)?
             .into_iter()
             .map(|k| k.peer)
-            .collect())
+            .collect();
+        jids.sort();
+        jids.dedup();
+        Ok(jids)
     }
 
     /// Trusts `key` for `peer` under `petname`, replacing the petname if the
@@ -188,5 +193,37 @@ impl TrustedKeys for SqliteStore {
             .trusted_keys(bare_jid)
             .and_then(|keys| keys.iter().map(|k| verifying_key(&k.key)).collect());
         self.or_record(r, Vec::new())
+    }
+}
+
+/// The online layer's trust store (XEP-0116 §8.5). Errors are kept for
+/// [`SqliteStore::take_error`]: a failed read trusts nothing (the peer's key
+/// shows as new or changed, never as trusted), a failed write changes
+/// nothing.
+impl TrustStore for SqliteStore {
+    fn keys_for(&self, jid: &str) -> Vec<TrustedKey> {
+        let r = self.trusted_keys(jid).map(|keys| {
+            keys.into_iter()
+                .map(|k| TrustedKey {
+                    key: k.key,
+                    petname: k.petname,
+                })
+                .collect()
+        });
+        self.or_record(r, Vec::new())
+    }
+
+    fn jids_for(&self, key: &[u8]) -> Vec<String> {
+        self.or_record(self.contacts_trusting(key), Vec::new())
+    }
+
+    fn trust(&mut self, jid: &str, key: TrustedKey) {
+        let r = self.trust_key(jid, &key.key, &key.petname);
+        self.or_record(r, ());
+    }
+
+    fn forget(&mut self, jid: &str, key: &[u8]) {
+        let r = self.forget_key(jid, key);
+        self.or_record(r, ());
     }
 }

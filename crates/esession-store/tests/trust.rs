@@ -9,7 +9,7 @@ use common::{ALICE, BOB, CAROL, TempDir, key};
 use esession_crypto::sign::{SignAlg, SigningKey};
 use esession_offline::key_value_bytes;
 use esession_store::trust::StoredKey;
-use esession_store::{Error, SqliteStore, TrustedKeys};
+use esession_store::{Error, MemoryTrustStore, SqliteStore, TrustStore, TrustedKey, TrustedKeys};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rusqlite::Connection;
@@ -26,6 +26,49 @@ fn stored(peer: &str, key: &[u8], petname: &str) -> StoredKey {
         key: key.to_vec(),
         petname: petname.to_owned(),
     }
+}
+
+fn tk(key: &[u8], petname: &str) -> TrustedKey {
+    TrustedKey {
+        key: key.to_vec(),
+        petname: petname.to_owned(),
+    }
+}
+
+/// XEP-0116 §8.5 through the online layer's trait: keys per JID in trust
+/// order, JIDs per key, renaming, forgetting.
+fn trust_suite(s: &mut impl TrustStore) {
+    assert!(TrustStore::keys_for(s, BOB).is_empty());
+    assert!(s.jids_for(b"k1").is_empty());
+    s.trust(BOB, tk(b"k1", "Bob's laptop"));
+    s.trust(BOB, tk(b"k2", "Bob's phone"));
+    s.trust(CAROL, tk(b"k1", "shared"));
+    assert_eq!(
+        TrustStore::keys_for(s, BOB),
+        vec![tk(b"k1", "Bob's laptop"), tk(b"k2", "Bob's phone")]
+    );
+    assert_eq!(s.jids_for(b"k1"), vec![BOB.to_owned(), CAROL.to_owned()]);
+    s.trust(BOB, tk(b"k1", "Bob (work)"));
+    assert_eq!(
+        TrustStore::keys_for(s, BOB),
+        vec![tk(b"k2", "Bob's phone"), tk(b"k1", "Bob (work)")]
+    );
+    s.forget(BOB, b"k1");
+    s.forget(BOB, b"unknown");
+    assert_eq!(TrustStore::keys_for(s, BOB), vec![tk(b"k2", "Bob's phone")]);
+    assert_eq!(s.jids_for(b"k1"), vec![CAROL.to_owned()]);
+}
+
+#[test]
+fn memory_trust_store_follows_8_5() {
+    trust_suite(&mut MemoryTrustStore::new());
+}
+
+#[test]
+fn sqlite_trust_store_follows_8_5() {
+    let mut s = SqliteStore::open_in_memory(&key(), ALICE).unwrap();
+    trust_suite(&mut s);
+    assert_eq!(s.take_error(), None);
 }
 
 #[test]
@@ -125,6 +168,9 @@ fn forged_trust_is_detected() {
 #[test]
 fn trust_arguments_are_bounded() {
     let mut s = SqliteStore::open_in_memory(&key(), ALICE).unwrap();
+    s.trust(BOB, tk(b"", "empty key"));
+    assert!(matches!(s.take_error(), Some(Error::InvalidArgument(_))));
+    assert!(TrustStore::keys_for(&s, BOB).is_empty());
     assert!(matches!(
         s.trust_key(BOB, b"", "x"),
         Err(Error::InvalidArgument(_))
