@@ -266,6 +266,8 @@ def derive(doc: dict, c: Checker) -> None:
     secret = {"alice": lambda: int(alice["dh"][str(group)]["x"], 16), "bob": lambda: int(bob["y"], 16)}
     rekeys = doc.get("rekeys", [])
     rekey_keys: list[tuple[str, dict, dict]] = []
+    current = {"alice": final["alice"]["KM"], "bob": final["bob"]["KM"]}
+    used = list(current.values())
     for i, st in enumerate(doc.get("stanzas", [])):
         who = st["from"]
         peer = "bob" if who == "alice" else "alice"
@@ -285,6 +287,13 @@ def derive(doc: dict, c: Checker) -> None:
         data_text = cel.findtext(NS_C + "data")
         data = b64d(data_text) if data_text is not None else b""
         mac = b64d(cel.findtext(NS_C + "mac") or "")
+        # <old/> (XEP-0200 §8, D41): only retired MAC keys, never one in use.
+        current[who] = kk["KM"]
+        used.append(kk["KM"])
+        olds = [b64d(o.text or "") for o in cel.findall(NS_C + "old")]
+        c.eq(f"stanza {i} <old/> = old_mac_keys", [o.hex() for o in olds], st.get("old_mac_keys", []))
+        for j, o in enumerate(olds):
+            c.eq(f"stanza {i} old MAC key {j} is retired", o in used and o not in current.values(), True)
         before = counters[who] % 2**128
         c.eq(f"stanza {i} counter_before", before, int(st["counter_before"], 16))
         c.eq(f"stanza {i} a_mac under {under} keys", mac, hm(kk["KM"], m_content.encode(), mpi(before)))

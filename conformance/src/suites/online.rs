@@ -442,6 +442,14 @@ fn rekeyed_stanzas(cases: &mut Cases, file: &Value) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
         rekeys.push((str_field(rk, "from")?.to_owned(), keys));
     }
+    // The session MAC keys count as used from the start: a key the peer has
+    // not sent under yet is still in use by it.
+    let mut used: Vec<Vec<u8>> = Vec::new();
+    let mut current: [Option<Vec<u8>>; 2] = [
+        Some(session.initiator().km().as_bytes().to_vec()),
+        Some(session.responder().km().as_bytes().to_vec()),
+    ];
+    used.extend(current.iter().flatten().cloned());
     for (i, st) in stanzas.iter().enumerate() {
         let from = str_field(st, "from")?;
         let under = str_field(st, "under")?;
@@ -467,6 +475,19 @@ fn rekeyed_stanzas(cases: &mut Cases, file: &Value) -> Result<(), String> {
             };
             (tk.kc.clone(), tk.km.clone())
         };
+        // <old/> (XEP-0200 §8, D41): only retired MAC keys, never one in use.
+        let slot = usize::from(from != "alice");
+        current[slot] = Some(km.as_bytes().to_vec());
+        if !used.contains(&km.as_bytes().to_vec()) {
+            used.push(km.as_bytes().to_vec());
+        }
+        for (j, old) in hex_list(st, "old_mac_keys")?.iter().enumerate() {
+            cases.check(
+                &format!("stanza {i} old MAC key {j} is retired (D41)"),
+                used.contains(old) && !current.iter().flatten().any(|k| k == old),
+                true,
+            );
+        }
         let before = counter(st, "counter_before")?;
         let m_content = str_field(st, "m_content")?;
         cases.check(

@@ -937,6 +937,8 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
         next[slot] = after;
         let plaintext = String::from_utf8(plain).expect("utf-8 plaintext");
         let label = under[slot].map_or_else(|| "session".to_owned(), |i| format!("rekey {i}"));
+        // <old/>: retired MAC keys published in the clear (XEP-0200 §8, D41).
+        let old_keys: Vec<String> = c.content.old.iter().map(|k| hx(k)).collect();
         if let Some(new_e) = &c.content.key {
             // A re-key (XEP-0200 §7.2, D41): K = mpi(peer_latest^x'), unhashed.
             let x_bytes = rekey_x[slot].next().expect("a pinned re-key exponent");
@@ -988,13 +990,15 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
             "content"
         };
         if kind != "content" {
-            termination
-                .push(json!({"from": from.name(), "kind": kind, "xml": xml, "old_mac_keys": []}));
+            termination.push(
+                json!({"from": from.name(), "kind": kind, "xml": xml, "old_mac_keys": old_keys}),
+            );
         }
         out.push(json!({
             "from": from.name(),
             "kind": kind,
             "under": label,
+            "old_mac_keys": old_keys,
             "plaintext": plaintext,
             "counter_before": counter_hex(before),
             "counter_after": counter_hex(after),
