@@ -13,7 +13,8 @@
 //! one transaction). Contact 4 only adds, so the 8-per-contact cap deletes
 //! the oldest in the same transaction: it must always hold a gap-free window
 //! of its last generations. Contact 0's even generations are also marked
-//! verified afterwards (a re-sealing update).
+//! verified afterwards (a re-sealing update). A sixth slot records the d and
+//! N_B of offline inits under one published N_A (D50): both or neither.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
@@ -27,8 +28,9 @@ use std::time::{Duration, Instant};
 
 use common::{ALICE, TempDir, key, t0};
 use esession_crypto::SecretBytes;
+use esession_offline::{Audience, PrivateValue, PublishedOptions};
 use esession_online::MAX_SECRETS_PER_PEER;
-use esession_store::{RetainedSecret, SqliteStore};
+use esession_store::{OfflineStore, RetainedSecret, SqliteStore};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rusqlite::Connection;
@@ -43,6 +45,11 @@ const PEERS: [&str; 5] = [
     "roll@example.com",
 ];
 const ROLL: usize = 4;
+/// The last slot of the generation vector: D50's seen d/N_B values
+/// recorded under one published N_A.
+const SEEN: usize = 5;
+const SLOTS: usize = 6;
+const N_A: [u8; 32] = [0xa5; 32];
 const KILLS: usize = 200;
 
 /// The secret of contact `i` at generation `g` (g >= 1): 32 bytes that
@@ -57,6 +64,34 @@ fn secret(i: usize, g: u64) -> SecretBytes {
     SecretBytes::new(b)
 }
 
+/// Bob's d and N_B of offline init number `g`.
+fn d_of(g: u64) -> Vec<u8> {
+    [b"d".as_slice(), &g.to_be_bytes()].concat()
+}
+
+fn nb_of(g: u64) -> Vec<u8> {
+    [b"nb".as_slice(), &g.to_be_bytes()].concat()
+}
+
+/// Alice's published options under [`N_A`], saved before any writer runs.
+fn published() -> PublishedOptions {
+    PublishedOptions {
+        n_a: N_A.to_vec(),
+        audience: Audience::Everyone,
+        expires: t0() + Duration::from_secs(86_400),
+        x: vec![PrivateValue {
+            group: 14,
+            x: SecretBytes::new(vec![0x77; 256]),
+        }],
+        options_xml: "<x xmlns='jabber:x:data' type='form'/>".to_owned(),
+    }
+}
+
+fn setup(path: &Path) {
+    let mut store = SqliteStore::open(path, &key(), ALICE).unwrap();
+    store.save_published(published()).unwrap();
+}
+
 fn record(i: usize, g: u64) -> RetainedSecret {
     RetainedSecret {
         secret: secret(i, g),
@@ -66,9 +101,16 @@ fn record(i: usize, g: u64) -> RetainedSecret {
 }
 
 /// One write step: the contact with the lowest generation goes to the next.
-fn step(store: &mut SqliteStore, gens: &mut [u64; 5], out: &mut impl Write) {
-    let i = (0..PEERS.len()).min_by_key(|&i| (gens[i], i)).unwrap_or(0);
+fn step(store: &mut SqliteStore, gens: &mut [u64; SLOTS], out: &mut impl Write) {
+    let i = (0..SLOTS).min_by_key(|&i| (gens[i], i)).unwrap_or(0);
     let g = gens[i] + 1;
+    if i == SEEN {
+        assert!(store.record_seen(&N_A, &d_of(g), &nb_of(g)).unwrap());
+        gens[i] = g;
+        writeln!(out, "c {i} {g}").unwrap();
+        out.flush().unwrap();
+        return;
+    }
     let old = secret(i, g - 1);
     let replaces = (i != ROLL && g > 1).then_some((PEERS[i], &old));
     store.try_store(PEERS[i], replaces, &record(i, g)).unwrap();
@@ -85,11 +127,11 @@ fn step(store: &mut SqliteStore, gens: &mut [u64; 5], out: &mut impl Write) {
 /// What the parent learnt from the child's stdout.
 #[derive(Default)]
 struct Seen {
-    committed: [u64; 5],
+    committed: [u64; SLOTS],
     verified: Vec<u64>,
 }
 
-fn parse(lines: &[String], start: [u64; 5], seen: &mut Seen) {
+fn parse(lines: &[String], start: [u64; SLOTS], seen: &mut Seen) {
     seen.committed = start;
     for line in lines {
         let mut parts = line.split(' ');
@@ -101,7 +143,7 @@ fn parse(lines: &[String], start: [u64; 5], seen: &mut Seen) {
             continue; // libtest's own output, or a line cut by the kill
         };
         match kind {
-            Some("c") if i < PEERS.len() => seen.committed[i] = g,
+            Some("c") if i < SLOTS => seen.committed[i] = g,
             Some("v") => seen.verified.push(g),
             _ => {}
         }
@@ -110,10 +152,10 @@ fn parse(lines: &[String], start: [u64; 5], seen: &mut Seen) {
 
 /// Checks the store against what was committed; returns each contact's
 /// actual generation and whether one write in flight had committed.
-fn check(path: &Path, seen: &Seen) -> ([u64; 5], bool) {
-    let store = SqliteStore::open(path, &key(), ALICE).expect("store opens after SIGKILL");
+fn check(path: &Path, seen: &Seen) -> ([u64; SLOTS], bool) {
+    let mut store = SqliteStore::open(path, &key(), ALICE).expect("store opens after SIGKILL");
     let now = t0();
-    let mut actual = [0u64; 5];
+    let mut actual = [0u64; SLOTS];
     let mut ahead = 0;
     for (i, peer) in PEERS.iter().enumerate() {
         let held = store
@@ -183,6 +225,29 @@ fn check(path: &Path, seen: &Seen) -> ([u64; 5], bool) {
         }
         actual[i] = a;
     }
+    // D50's seen values: d and N_B of one init are recorded together or not
+    // at all, and each recorded init is refused as a replay.
+    let count = store.seen_count(&N_A).unwrap() as u64;
+    assert!(count.is_multiple_of(2), "torn record_seen: {count} values");
+    let (c, a) = (seen.committed[SEEN], count / 2);
+    assert!(
+        a == c || a == c + 1,
+        "seen values: {a} inits recorded, {c} reported"
+    );
+    if a > 0 {
+        assert!(!store.record_seen(&N_A, &d_of(a), b"fresh").unwrap());
+        assert!(!store.record_seen(&N_A, b"fresh", &nb_of(a)).unwrap());
+    }
+    assert_eq!(
+        store.seen_count(&N_A).unwrap() as u64,
+        count,
+        "a refusal wrote"
+    );
+    if a == c + 1 {
+        ahead += 1;
+    }
+    actual[SEEN] = a;
+    assert_eq!(store.published(&N_A).unwrap(), Some(published()));
     assert!(ahead <= 1, "only one write can be in flight");
     drop(store);
     let conn = Connection::open(path).unwrap();
@@ -199,7 +264,7 @@ fn check(path: &Path, seen: &Seen) -> ([u64; 5], bool) {
 #[test]
 fn writer_child() {
     if let Ok(path) = std::env::var(WRITER_ENV) {
-        let mut gens = [0u64; 5];
+        let mut gens = [0u64; SLOTS];
         if let Ok(list) = std::env::var(GENS_ENV) {
             for (g, s) in gens.iter_mut().zip(list.split(',')) {
                 *g = s.parse().unwrap();
@@ -217,35 +282,36 @@ fn writer_child() {
         return;
     }
     let dir = TempDir::new("writer");
+    setup(&dir.db());
     let mut store = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-    let mut gens = [0u64; 5];
+    let mut gens = [0u64; SLOTS];
     let mut out = Vec::new();
-    for _ in 0..60 {
+    for _ in 0..6 * 10 {
         step(&mut store, &mut gens, &mut out);
     }
     drop(store);
-    assert_eq!(gens, [12; 5]);
+    assert_eq!(gens, [10; SLOTS]);
     let lines: Vec<String> = String::from_utf8(out)
         .unwrap()
         .lines()
         .map(str::to_owned)
         .collect();
     let mut seen = Seen::default();
-    parse(&lines, [0; 5], &mut seen);
-    assert_eq!(seen.committed, [12; 5]);
-    assert_eq!(seen.verified, vec![2, 4, 6, 8, 10, 12]);
-    assert_eq!(check(&dir.db(), &seen), ([12; 5], false));
+    parse(&lines, [0; SLOTS], &mut seen);
+    assert_eq!(seen.committed, [10; SLOTS]);
+    assert_eq!(seen.verified, vec![2, 4, 6, 8, 10]);
+    assert_eq!(check(&dir.db(), &seen), ([10; SLOTS], false));
 }
 
 #[test]
 fn sigkill_during_writes_200_times_leaves_old_or_new_values() {
     let dir = TempDir::new("crash");
     let path = dir.db();
-    drop(SqliteStore::open(&path, &key(), ALICE).unwrap());
+    setup(&path);
     let exe = std::env::current_exe().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0x0006_c7a5);
     let started = Instant::now();
-    let mut gens = [0u64; 5];
+    let mut gens = [0u64; SLOTS];
     let (mut commits, mut mid_write_kills, mut in_flight, mut early_kills) = (0u64, 0, 0, 0);
     for round in 0..KILLS {
         let start_gens = gens;
@@ -307,7 +373,7 @@ fn sigkill_during_writes_200_times_leaves_old_or_new_values() {
         gens = actual;
     }
     println!(
-        "crash test: {KILLS} SIGKILLs ({early_kills} from spawn) in {:.1} s, {commits} stores \
+        "crash test: {KILLS} SIGKILLs ({early_kills} from spawn) in {:.1} s, {commits} writes \
          committed, {mid_write_kills} kills after writing had begun, {in_flight} kills found the \
          write in flight already committed (killed in its fsync or before its report); final generations {gens:?}",
         started.elapsed().as_secs_f64()
