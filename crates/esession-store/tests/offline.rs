@@ -265,3 +265,33 @@ fn a_version_1_file_is_migrated_keeping_its_secrets() {
     s.save_published(options(1, Audience::Everyone)).unwrap();
     assert!(s.published(&[1; 32]).unwrap().is_some());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+    /// Any published options round-trip through the SQLite store unchanged.
+    #[test]
+    fn sqlite_offline_round_trip(
+        n_a in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..=64),
+        everyone: bool,
+        secs in 0u64..4_000_000_000,
+        nanos in 0u32..1_000_000_000,
+        x in proptest::collection::vec(
+            (proptest::prelude::any::<u32>(), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=300)),
+            0..=4,
+        ),
+        options_xml in "\\PC{0,200}",
+    ) {
+        let p = PublishedOptions {
+            n_a,
+            audience: if everyone { Audience::Everyone } else { Audience::Subscribers },
+            expires: SystemTime::UNIX_EPOCH + Duration::new(secs, nanos),
+            x: x.into_iter().map(|(group, x)| PrivateValue { group, x: SecretBytes::new(x) }).collect(),
+            options_xml,
+        };
+        let mut s = SqliteStore::open_in_memory(&key(), ALICE).unwrap();
+        s.save_published(p.clone()).unwrap();
+        proptest::prop_assert_eq!(s.published(&p.n_a).unwrap(), Some(p.clone()));
+        proptest::prop_assert_eq!(s.published_nonces().unwrap(), vec![p.n_a.clone()]);
+    }
+}
