@@ -63,6 +63,10 @@ pub struct Config {
     pub sign_algs: Vec<SignAlg>,
     /// Our signing key, needed for the `key` and `hash` modes of our own identity.
     pub identity_key: Option<IdentityKey>,
+    /// The 3-message SIGMA-I exchange (XEP-0116 §4.3 "dhkeys"; DECISIONS D46):
+    /// Alice requests it, Bob accepts requests for it (otherwise he answers
+    /// feature-not-implemented `dhkeys`, D44). Needs key or hash modes only.
+    pub three_message: bool,
 }
 
 /// A password shared with one contact, used as the other shared secret (OSS,
@@ -102,6 +106,7 @@ impl Default for Config {
             resp_pubkey: vec![PubkeyMode::None],
             sign_algs: vec![SignAlg::RsaSha256, SignAlg::DsaSha256],
             identity_key: None,
+            three_message: false,
         }
     }
 }
@@ -121,6 +126,13 @@ impl Config {
             || self.resp_pubkey.is_empty()
         {
             return Err(Error::Config("every option list needs at least one entry"));
+        }
+        if self.three_message
+            && (self.init_pubkey.iter().all(|m| *m == PubkeyMode::None)
+                || self.resp_pubkey.iter().all(|m| *m == PubkeyMode::None))
+        {
+            // D46: pubkey mode none is forbidden in the 3-message exchange.
+            return Err(Error::Config("3-message needs key or hash modes only"));
         }
         if self
             .crypt_algs

@@ -276,6 +276,21 @@ struct AwaitAliceAccept {
     counters: Counters,
 }
 
+/// Bob after msg2 of the 3-message exchange (D46): the keys come from K.
+struct AwaitAliceAccept3 {
+    negotiated: Negotiated,
+    initiator: DirectionKeys,
+    responder: DirectionKeys,
+    y: DhPrivateKey,
+    e: Vec<u8>,
+    n_a: Vec<u8>,
+    n_b: Vec<u8>,
+    form_a: Vec<u8>,
+    c_a: u128,
+    /// C_B after ID_B.
+    c_b: u128,
+}
+
 /// Alice after msg3.
 struct AwaitBobAccept {
     negotiated: Negotiated,
@@ -310,6 +325,7 @@ enum State {
     Offered(Box<Offered>),
     AwaitResponse(Box<AwaitResponse>),
     AwaitAliceAccept(Box<AwaitAliceAccept>),
+    AwaitAliceAccept3(Box<AwaitAliceAccept3>),
     AwaitBobAccept(Box<AwaitBobAccept>),
     Active(Box<Active>),
     Terminating(Box<Terminating>),
@@ -322,7 +338,7 @@ impl State {
             State::Listening => "listening",
             State::Offered(_) => "offered",
             State::AwaitResponse(_) => "awaiting msg2",
-            State::AwaitAliceAccept(_) => "awaiting msg3",
+            State::AwaitAliceAccept(_) | State::AwaitAliceAccept3(_) => "awaiting msg3",
             State::AwaitBobAccept(_) => "awaiting msg4",
             State::Active(_) => "active",
             State::Terminating(_) => "terminating",
@@ -452,6 +468,14 @@ impl<R: CryptoRng> Endpoint<R> {
             let a = algs.remove(i);
             algs.insert(0, a);
         }
+        let three = c.three_message;
+        // D46: no `none` mode, dhkeys instead of dhhashes, no sas_algs.
+        let mode_names = |list: &[PubkeyMode]| -> Vec<String> {
+            list.iter()
+                .filter(|m| !three || **m != PubkeyMode::None)
+                .map(|m| m.name().to_owned())
+                .collect()
+        };
         let sign_algs: Vec<String> = if keys_offered {
             algs.iter().map(|a| a.uri().to_owned()).collect()
         } else {
@@ -466,14 +490,22 @@ impl<R: CryptoRng> Endpoint<R> {
             hash_algs: c.hash_algs.iter().map(|a| a.name().to_owned()).collect(),
             compress: vec![negotiated::COMPRESS_NONE.to_owned()],
             stanzas: c.stanzas.clone(),
-            init_pubkey: c.init_pubkey.iter().map(|m| m.name().to_owned()).collect(),
-            resp_pubkey: c.resp_pubkey.iter().map(|m| m.name().to_owned()).collect(),
+            init_pubkey: mode_names(&c.init_pubkey),
+            resp_pubkey: mode_names(&c.resp_pubkey),
             sign_algs,
             ver: vec![negotiated::VERSION.to_owned()],
             rekey_freq: c.rekey_freq,
             my_nonce: ctx.nonce(),
-            sas_algs: vec![negotiated::SAS28X5.to_owned()],
-            dh: DhValues::Hashes(he),
+            sas_algs: if three {
+                Vec::new()
+            } else {
+                vec![negotiated::SAS28X5.to_owned()]
+            },
+            dh: if three {
+                DhValues::Keys(x.iter().map(|k| k.public_key().to_vec()).collect())
+            } else {
+                DhValues::Hashes(he)
+            },
             ..Offer::default()
         };
         let request = Negotiation::Request(Request {
@@ -616,7 +648,8 @@ impl<R: CryptoRng> Endpoint<R> {
         let ctx = &mut self.ctx;
         let next = match state {
             State::Listening => on_request(ctx, &stanza),
-            State::AwaitResponse(s) => s.on_response(ctx, now, &stanza, store),
+            State::AwaitResponse(s) => s.on_response(ctx, now, &stanza, store, trust),
+            State::AwaitAliceAccept3(s) => s.on_alice_accept(ctx, &stanza, trust),
             State::AwaitAliceAccept(s) => s.on_alice_accept(ctx, now, &stanza, store, trust),
             State::AwaitBobAccept(s) => s.on_bob_accept(ctx, now, &stanza, store, trust),
             State::Active(s) => s.on_encrypted(ctx, now, stanza),
@@ -923,7 +956,9 @@ fn on_request<R: CryptoRng>(ctx: &mut Ctx<R>, stanza: &Stanza) -> Result<State, 
             "expected a request",
         )));
     };
-    if let DhValues::Keys(_) = request.offer.dh {
+    if let DhValues::Keys(_) = request.offer.dh
+        && !ctx.config.three_message
+    {
         return Err(Failure::answer(
             PeerMisbehaved::ThreeMessageRequested,
             Condition::FeatureNotImplemented,
@@ -969,13 +1004,24 @@ impl Offered {
             choice,
         } = self;
         let offer = request.offer;
-        let DhValues::Hashes(hashes) = &offer.dh else {
-            return Err(Failure::silent(Error::Internal("request without dhhashes")));
+        let (he, e_alice) = match &offer.dh {
+            DhValues::Hashes(hashes) => (
+                hashes
+                    .get(choice.modp_index)
+                    .cloned()
+                    .ok_or(Error::Internal("dhhashes index"))?,
+                None,
+            ),
+            // D46: the 3-message request carries e itself.
+            DhValues::Keys(keys) => (
+                Vec::new(),
+                Some(
+                    keys.get(choice.modp_index)
+                        .cloned()
+                        .ok_or(Error::Internal("dhkeys index"))?,
+                ),
+            ),
         };
-        let he = hashes
-            .get(choice.modp_index)
-            .cloned()
-            .ok_or(Error::Internal("dhhashes index"))?;
         let n = choice.negotiated.clone();
         let y = ctx.dh_key(n.modp)?;
         let n_b = ctx.nonce();
@@ -1000,7 +1046,7 @@ impl Offered {
             resp_pubkey: pk(choice.has_resp_pubkey, n.resp_pubkey),
             ver: Some(negotiated::VERSION.to_owned()),
             rekey_freq: Some(n.rekey_freq),
-            sas_alg: Some(negotiated::SAS28X5.to_owned()),
+            sas_alg: e_alice.is_none().then(|| negotiated::SAS28X5.to_owned()),
             my_nonce: n_b.clone(),
             dhkey: y.public_key().to_vec(),
             nonce: offer.my_nonce.clone(),
@@ -1011,6 +1057,19 @@ impl Offered {
         };
         // D21: one field per msg1 field, in msg1 order.
         response.order = response.order_after(&request_vars);
+        if let Some(e) = e_alice {
+            return bob_three_message(
+                ctx,
+                n,
+                offer.my_nonce,
+                n_b,
+                form_a,
+                response,
+                y,
+                e,
+                counters,
+            );
+        }
         let wire = Negotiation::Response(response).to_wire().map_err(encode)?;
         // D16: formB is our own serialization parsed back.
         let form_b = wire.form_bytes(ctx.norm()).map_err(encode)?;
@@ -1037,6 +1096,7 @@ impl AwaitResponse {
         now: SystemTime,
         stanza: &Stanza,
         store: &mut dyn RetainedSecretStore,
+        trust: &mut dyn TrustStore,
     ) -> Result<State, Failure> {
         let received = match stanza.negotiation() {
             Ok(Some(r)) => r,
@@ -1099,6 +1159,9 @@ impl AwaitResponse {
         let hash = n.hash;
         // Steps 1-4: K and the provisional initiator keys (D8-D11).
         let k = keys::k_dh(hash, shared.as_bytes());
+        if let DhValues::Keys(_) = offer.dh {
+            return alice_three_message(ctx, n, offer, form_a, form_b, x, response, &k, trust);
+        }
         let provisional = DirectionKeys::derive(
             hash,
             n.cipher,
@@ -1614,6 +1677,288 @@ impl Terminating {
                 Ok(State::Closed)
             }
         }
+    }
+}
+
+/// Bob's msg2 in the 3-message exchange (XEP-0116 §4.5 with dhkeys; D46):
+/// K from e at once, the final keys from K, ID_B and M_B in msg2.
+#[allow(clippy::too_many_arguments)]
+fn bob_three_message<R: CryptoRng>(
+    ctx: &mut Ctx<R>,
+    n: Negotiated,
+    n_a: Vec<u8>,
+    n_b: Vec<u8>,
+    form_a: Vec<u8>,
+    mut response: Response,
+    y: DhPrivateKey,
+    e: Vec<u8>,
+    counters: Counters,
+) -> Result<State, Failure> {
+    let hash = n.hash;
+    // D7: 1 < e < p-1.
+    let shared = y
+        .shared_secret(&e)
+        .map_err(|_| Failure::not_acceptable(PeerMisbehaved::InvalidPublicValue, Some("dhkeys")))?;
+    let k = keys::k_dh(hash, shared.as_bytes());
+    let session = SessionKeys::derive(hash, n.cipher, ctx.config.profile, k.as_bytes())
+        .map_err(Error::from)?;
+    // formB excludes identity and mac (D16).
+    let form_b = Negotiation::Response(response.clone())
+        .to_wire()
+        .and_then(|w| w.form_bytes(ctx.norm()))
+        .map_err(encode)?;
+    let responder = session.responder();
+    let pub_key_b = pubkey::own_key_bytes(n.resp_pubkey, ctx.config.identity_key.as_ref())?;
+    let mac_b = identity::mac_b(
+        hash,
+        responder.ks().as_bytes(),
+        &MacBInput {
+            n_a: &n_a,
+            n_b: &n_b,
+            d: y.public_key(),
+            pub_key_b: &pub_key_b,
+            form_b: &form_b,
+            form_b2: None,
+        },
+    );
+    let id_b = pubkey::own_identity(
+        n.resp_pubkey,
+        hash,
+        ctx.config.identity_key.as_ref(),
+        &pub_key_b,
+        mac_b.as_bytes(),
+        &mut ctx.rng,
+    )?;
+    let sealed = responder
+        .seal_identity(counters.c_b, &id_b)
+        .map_err(Error::from)?;
+    response.identity = Some(sealed.id);
+    response.mac = Some(sealed.m);
+    let wire = Negotiation::Response(response).to_wire().map_err(encode)?;
+    if wire.form_bytes(ctx.norm()).map_err(encode)? != form_b {
+        return Err(Failure::silent(Error::Internal("formB changed")));
+    }
+    ctx.send_form(&wire);
+    Ok(State::AwaitAliceAccept3(Box::new(AwaitAliceAccept3 {
+        initiator: session.initiator().clone(),
+        responder: session.responder().clone(),
+        negotiated: n,
+        y,
+        e,
+        n_a,
+        n_b,
+        form_a,
+        c_a: counters.c_a,
+        c_b: counters::advance(counters.c_b, sealed.blocks),
+    })))
+}
+
+/// Alice receives the 3-message msg2 and sends msg3 (D46): Bob's identity
+/// verified with keys from K, then ID_A with macA over formA2 (FORM_TYPE,
+/// accept, nonce). No SAS, no retained secret, no OSS.
+#[allow(clippy::too_many_arguments)]
+fn alice_three_message<R: CryptoRng>(
+    ctx: &mut Ctx<R>,
+    n: Negotiated,
+    offer: Offer,
+    form_a: Vec<u8>,
+    form_b: Vec<u8>,
+    x: DhPrivateKey,
+    response: Response,
+    k: &SecretBytes,
+    trust: &mut dyn TrustStore,
+) -> Result<State, Failure> {
+    let hash = n.hash;
+    let session = SessionKeys::derive(hash, n.cipher, ctx.config.profile, k.as_bytes())
+        .map_err(Error::from)?;
+    let counters = Counters::from_c_a(response.counter);
+    let (Some(id_b), Some(m_b)) = (&response.identity, &response.mac) else {
+        return Err(Failure::not_acceptable(
+            PeerMisbehaved::MissingField("identity"),
+            Some("identity"),
+        ));
+    };
+    let to_msg2_failure = |f: Failure| Failure::not_acceptable(*f.error, Some("identity"));
+    let bob = session.responder();
+    let opened = bob
+        .open_identity(counters.c_b, id_b, m_b)
+        .map_err(|e| Failure::not_acceptable(Error::from(e), Some("identity")))?;
+    let c_b = counters::advance(counters.c_b, opened.blocks);
+    let (pub_key_b, signature) =
+        peer_key(ctx, &*trust, n.resp_pubkey, hash, &opened).map_err(to_msg2_failure)?;
+    let mac_b = identity::mac_b(
+        hash,
+        bob.ks().as_bytes(),
+        &MacBInput {
+            n_a: &offer.my_nonce,
+            n_b: &response.my_nonce,
+            d: &response.dhkey,
+            pub_key_b: &pub_key_b,
+            form_b: &form_b,
+            form_b2: None,
+        },
+    );
+    verify_identity(
+        ctx,
+        trust,
+        n.resp_pubkey,
+        n.sign_alg,
+        pub_key_b,
+        signature,
+        opened.plaintext.as_bytes(),
+        mac_b.as_bytes(),
+    )
+    .map_err(to_msg2_failure)?;
+    // msg3: formA2 = FORM_TYPE, accept, nonce (D46).
+    let mut accept = AliceAccept {
+        accept: true,
+        nonce: response.my_nonce.clone(),
+        dhkey: None,
+        rshashes: Vec::new(),
+        identity: vec![0],
+        mac: vec![0],
+    };
+    let form_a2 = Negotiation::AliceAccept(accept.clone())
+        .to_wire()
+        .and_then(|w| w.form_bytes(ctx.norm()))
+        .map_err(encode)?;
+    let alice = session.initiator();
+    let pub_key_a = pubkey::own_key_bytes(n.init_pubkey, ctx.config.identity_key.as_ref())?;
+    let mac_a = identity::mac_a(
+        hash,
+        alice.ks().as_bytes(),
+        &MacAInput {
+            n_a: &offer.my_nonce,
+            n_b: &response.my_nonce,
+            e: x.public_key(),
+            pub_key_a: &pub_key_a,
+            form_a: &form_a,
+            form_a2: &form_a2,
+        },
+    );
+    let id_a = pubkey::own_identity(
+        n.init_pubkey,
+        hash,
+        ctx.config.identity_key.as_ref(),
+        &pub_key_a,
+        mac_a.as_bytes(),
+        &mut ctx.rng,
+    )?;
+    let sealed = alice
+        .seal_identity(counters.c_a, &id_a)
+        .map_err(Error::from)?;
+    let c_a = counters::advance(counters.c_a, sealed.blocks);
+    accept.identity = sealed.id;
+    accept.mac = sealed.m;
+    let wire = Negotiation::AliceAccept(accept).to_wire().map_err(encode)?;
+    if wire.form_bytes(ctx.norm()).map_err(encode)? != form_a2 {
+        return Err(Failure::silent(Error::Internal("formA2 changed")));
+    }
+    ctx.send_form(&wire);
+    ctx.out.push_back(Output::Established(Established {
+        negotiated: n.clone(),
+        retained_secret_used: false,
+        chain_verified: false,
+    }));
+    Ok(State::Active(Box::new(Active {
+        keys: TrafficState::new(
+            n.cipher,
+            (session.initiator(), c_a),
+            (session.responder(), c_b),
+            x,
+            response.dhkey,
+            n.rekey_freq,
+            n.compress,
+        ),
+        stanzas: n.stanzas,
+    })))
+}
+
+impl AwaitAliceAccept3 {
+    /// Bob receives the 3-message msg3 (D46): nonce, M_A, ID_A, macA.
+    fn on_alice_accept<R: CryptoRng>(
+        self,
+        ctx: &mut Ctx<R>,
+        stanza: &Stanza,
+        trust: &mut dyn TrustStore,
+    ) -> Result<State, Failure> {
+        let received = match stanza.negotiation() {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return Err(Failure::silent(PeerMisbehaved::UnexpectedMessage(
+                    "expected msg3",
+                )));
+            }
+            Err(e) => return Err(Failure::fni(PeerMisbehaved::malformed(&e))),
+        };
+        let msg3 = match received.message {
+            Negotiation::AliceAccept(a) if a.accept => a,
+            Negotiation::AliceAccept(_) | Negotiation::Decline => {
+                ctx.out
+                    .push_back(Output::Terminated(TerminationReason::Declined));
+                return Ok(State::Closed);
+            }
+            _ => {
+                return Err(Failure::fni(PeerMisbehaved::UnexpectedMessage(
+                    "expected msg3",
+                )));
+            }
+        };
+        let s = self;
+        let n = &s.negotiated;
+        let hash = n.hash;
+        if msg3.nonce != s.n_b {
+            return Err(Failure::fni(PeerMisbehaved::NonceMismatch));
+        }
+        let opened = s
+            .initiator
+            .open_identity(s.c_a, &msg3.identity, &msg3.mac)
+            .map_err(|e| Failure::fni(Error::from(e)))?;
+        let c_a = counters::advance(s.c_a, opened.blocks);
+        let form_a2 = received
+            .form
+            .form_bytes(ctx.norm())
+            .map_err(|e| Failure::fni(PeerMisbehaved::malformed(&e)))?;
+        let (pub_key_a, signature) = peer_key(ctx, &*trust, n.init_pubkey, hash, &opened)?;
+        let mac_a = identity::mac_a(
+            hash,
+            s.initiator.ks().as_bytes(),
+            &MacAInput {
+                n_a: &s.n_a,
+                n_b: &s.n_b,
+                e: &s.e,
+                pub_key_a: &pub_key_a,
+                form_a: &s.form_a,
+                form_a2: &form_a2,
+            },
+        );
+        verify_identity(
+            ctx,
+            trust,
+            n.init_pubkey,
+            n.sign_alg,
+            pub_key_a,
+            signature,
+            opened.plaintext.as_bytes(),
+            mac_a.as_bytes(),
+        )?;
+        ctx.out.push_back(Output::Established(Established {
+            negotiated: n.clone(),
+            retained_secret_used: false,
+            chain_verified: false,
+        }));
+        Ok(State::Active(Box::new(Active {
+            keys: TrafficState::new(
+                n.cipher,
+                (&s.responder, s.c_b),
+                (&s.initiator, c_a),
+                s.y,
+                s.e,
+                n.rekey_freq,
+                n.compress,
+            ),
+            stanzas: s.negotiated.stanzas,
+        })))
     }
 }
 

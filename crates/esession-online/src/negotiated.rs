@@ -73,6 +73,7 @@ fn logging_policy_value(var: LoggingVar, v: &str) -> Option<&'static str> {
 /// On failure, the fields that had no acceptable option (answered with
 /// not-acceptable naming them, D44).
 pub(crate) fn choose(config: &Config, offer: &Offer) -> Result<Choice, Vec<String>> {
+    let three = matches!(offer.dh, esession_wire::DhValues::Keys(_));
     let mut bad: Vec<String> = Vec::new();
     let mut miss = |field: &str| bad.push(field.to_owned());
 
@@ -120,6 +121,10 @@ pub(crate) fn choose(config: &Config, offer: &Offer) -> Result<Choice, Vec<Strin
         ("ver", &offer.ver, VERSION),
         ("sas_algs", &offer.sas_algs, SAS28X5),
     ] {
+        // D46: a 3-message request carries no sas_algs.
+        if field == "sas_algs" && three {
+            continue;
+        }
         if !list.iter().any(|v| v == want) {
             miss(field);
         }
@@ -134,13 +139,17 @@ pub(crate) fn choose(config: &Config, offer: &Offer) -> Result<Choice, Vec<Strin
     let own_alg = config.identity_key.as_ref().map(|k| k.alg());
     // Absent means no public keys (mode none).
     let modes = |list: &[String]| -> Vec<PubkeyMode> {
-        if list.is_empty() {
+        let all = if list.is_empty() {
             vec![PubkeyMode::None]
         } else {
             list.iter()
                 .filter_map(|v| PubkeyMode::from_name(v))
                 .collect()
-        }
+        };
+        // D46: pubkey mode none is forbidden in the 3-message exchange.
+        all.into_iter()
+            .filter(|m| !three || *m != PubkeyMode::None)
+            .collect::<Vec<_>>()
     };
     // Bob's own identity: a key mode only with a key of an agreed algorithm.
     let resp_pubkey = modes(&offer.resp_pubkey).into_iter().find(|m| {
@@ -274,7 +283,13 @@ pub(crate) fn check_response(
     if r.ver.as_deref() != Some(VERSION) {
         return bad("ver");
     }
-    if !offered(&offer.sas_algs, r.sas_alg.as_ref()) {
+    // D46: no SAS in the 3-message exchange.
+    let sas_ok = if offer.sas_algs.is_empty() {
+        r.sas_alg.is_none()
+    } else {
+        offered(&offer.sas_algs, r.sas_alg.as_ref())
+    };
+    if !sas_ok {
         return bad("sas_algs");
     }
     // D26: hers <= rekey_freq < 2^32 (the u32 bounds the upper side).

@@ -23,6 +23,8 @@ struct Side {
     trust: MemoryTrustStore,
     events: Vec<Output>,
     outbox: Vec<String>,
+    /// Everything this side sent, in order.
+    sent: Vec<String>,
 }
 
 impl Side {
@@ -32,6 +34,7 @@ impl Side {
                 Output::Send(mut s) => {
                     s.set_attr("from", self.jid);
                     self.outbox.push(s.to_xml());
+                    self.sent.push(s.to_xml());
                 }
                 other => self.events.push(other),
             }
@@ -89,6 +92,7 @@ fn session(
         trust: alice_trust,
         events: Vec::new(),
         outbox: Vec::new(),
+        sent: Vec::new(),
     };
     let mut b = Side {
         jid: BOB,
@@ -97,6 +101,7 @@ fn session(
         trust: bob_trust,
         events: Vec::new(),
         outbox: Vec::new(),
+        sent: Vec::new(),
     };
     a.collect();
     let mut accepted = false;
@@ -401,4 +406,137 @@ fn ecdsa_only_when_configured() {
         b.failure()
     );
     assert!(b.peer_key().is_some());
+}
+
+fn three(mut c: Config) -> Config {
+    c.three_message = true;
+    c
+}
+
+#[test]
+fn three_message_sigma_i_with_rsa_keys_both_ways() {
+    let (ka, kb) = (key(SignAlg::RsaSha256, 30), key(SignAlg::RsaSha256, 31));
+    let (a, b) = session(
+        three(cfg(&[Key], &[Key], Some(ka.clone()))),
+        three(cfg(&[Key], &[Key], Some(kb.clone()))),
+        MemoryTrustStore::new(),
+        MemoryTrustStore::new(),
+        32,
+    );
+    assert!(
+        a.established() && b.established(),
+        "{:?} {:?}",
+        a.failure(),
+        b.failure()
+    );
+    // msg1 (dhkeys, no dhhashes, no sas_algs), msg2 (with identity and mac),
+    // msg3 (FORM_TYPE, accept, nonce, identity, mac), then the test message.
+    assert_eq!(a.sent.len(), 3, "msg1, msg3 and one message");
+    assert_eq!(b.sent.len(), 1, "msg2");
+    let msg1 = &a.sent[0];
+    assert!(msg1.contains("var=\"dhkeys\"") && !msg1.contains("dhhashes"));
+    assert!(!msg1.contains("sas_algs") && !msg1.contains("<value>none</value></option>"));
+    let msg2 = &b.sent[0];
+    assert!(msg2.contains("var=\"identity\"") && msg2.contains("var=\"mac\""));
+    assert!(!msg2.contains("sas_alg"));
+    let msg3 = &a.sent[1];
+    assert!(!msg3.contains("dhkeys") && !msg3.contains("rshashes"));
+    // No SAS in SIGMA-I; the keys identify both sides.
+    assert!(
+        !a.events
+            .iter()
+            .any(|e| matches!(e, Output::SasReady { .. }))
+    );
+    assert!(
+        !b.events
+            .iter()
+            .any(|e| matches!(e, Output::SasReady { .. }))
+    );
+    assert_eq!(a.peer_key().unwrap().key, kb.key_bytes().unwrap());
+    assert_eq!(b.peer_key().unwrap().key, ka.key_bytes().unwrap());
+}
+
+#[test]
+fn three_message_with_a_dsa_hash_mode_responder() {
+    let (ka, kb) = (key(SignAlg::DsaSha256, 33), key(SignAlg::DsaSha256, 34));
+    let mut alice_trust = MemoryTrustStore::new();
+    alice_trust.trust(
+        "bob@example.com",
+        esession_online::TrustedKey {
+            key: kb.key_bytes().unwrap(),
+            petname: "bob".into(),
+        },
+    );
+    let (a, b) = session(
+        three(cfg(&[Key], &[Hash], Some(ka))),
+        three(cfg(&[Key], &[Hash, Key], Some(kb))),
+        alice_trust,
+        MemoryTrustStore::new(),
+        35,
+    );
+    assert!(
+        a.established() && b.established(),
+        "{:?} {:?}",
+        a.failure(),
+        b.failure()
+    );
+    assert!(matches!(
+        a.peer_key().unwrap().status,
+        KeyStatus::Trusted { .. }
+    ));
+}
+
+#[test]
+fn three_message_forbids_pubkey_none_and_bob_may_refuse_it() {
+    // D46: pubkey none is forbidden.
+    assert!(matches!(
+        three(cfg(&[NoKey], &[Key], None)).validate(),
+        Err(Error::Config(_))
+    ));
+    // A Bob without three_message answers feature-not-implemented dhkeys (D44).
+    let ka = key(SignAlg::RsaSha256, 36);
+    let (a, b) = session(
+        three(cfg(&[Key], &[Key], Some(ka))),
+        cfg(&[Key], &[Key], Some(key(SignAlg::RsaSha256, 37))),
+        MemoryTrustStore::new(),
+        MemoryTrustStore::new(),
+        38,
+    );
+    assert_eq!(
+        b.failure(),
+        Some(&Error::PeerMisbehaved(
+            PeerMisbehaved::ThreeMessageRequested
+        ))
+    );
+    assert!(
+        matches!(a.failure(), Some(Error::Rejected { condition, fields })
+        if condition == "feature-not-implemented" && fields == &["dhkeys"])
+    );
+}
+
+#[test]
+fn three_message_refuses_a_bob_signature_made_with_another_key() {
+    // Alice trusts Bob's key in hash mode, but the Bob she reaches holds a
+    // different key: the fingerprint matches nothing stored (D30).
+    let ka = key(SignAlg::RsaSha256, 39);
+    let mut alice_trust = MemoryTrustStore::new();
+    alice_trust.trust(
+        "bob@example.com",
+        esession_online::TrustedKey {
+            key: key(SignAlg::RsaSha256, 40).key_bytes().unwrap(),
+            petname: "real bob".into(),
+        },
+    );
+    let (a, b) = session(
+        three(cfg(&[Key], &[Hash], Some(ka))),
+        three(cfg(&[Key], &[Hash], Some(key(SignAlg::RsaSha256, 41)))),
+        alice_trust,
+        MemoryTrustStore::new(),
+        42,
+    );
+    assert_eq!(
+        a.failure(),
+        Some(&Error::PeerMisbehaved(PeerMisbehaved::UnknownKey))
+    );
+    assert!(!a.established() && !b.established());
 }
