@@ -7,7 +7,7 @@
 //!   DECISIONS D34): [`MemoryStore`] in memory, [`SqliteStore`] on disk;
 //! - Alice's offline private values and seen d/N_B values ([`OfflineStore`],
 //!   XEP-0187 §3.1, §3.4, DECISIONS D50): [`MemoryOfflineStore`] in memory,
-//!   [`SqliteStore`] on disk.
+//!   [`SqliteStore`] on disk;
 //! - trusted public keys with petnames ([`TrustStore`], XEP-0116 §8.5, and
 //!   [`TrustedKeys`], XEP-0187 §3.2): [`MemoryTrustStore`] and
 //!   [`MemoryTrustedKeys`] in memory, [`SqliteStore`] on disk.
