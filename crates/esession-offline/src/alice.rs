@@ -12,8 +12,9 @@
 //!   expired? ─▶ Error::Expired (not decrypted, D50)
 //!   x by N_A and modp; K = HASH(mpi(d^x)); keys from K (D11, D49)
 //!   M_B ─▶ ID_B ─▶ pubKeyB ‖ signB; trusted? signB over macB? (XEP-0116 §4.6.2)
+//!   verify and decrypt <c/> (XEP-0200)
 //!   record_seen(N_A, d, N_B) ─▶ Error::Replay if either was seen (D50)
-//!   decrypt <c/> (XEP-0200) ─▶ Accepted { content, terminated, session }
+//!   ─▶ Accepted { content, terminated, session }
 //! ReceiveSession::open(next stanza from Bob)  — receive only: Alice never
 //!   sends inside an offline session (XEP-0187 §4).
 //! ```
@@ -255,7 +256,8 @@ impl Receiver {
     /// one of hers; not expired (else [`Error::Expired`], nothing decrypted);
     /// Bob's choices were offered (D26); x for his group; 1<d<p-1; M_B;
     /// ID_B's key is trusted for his bare JID and signB verifies over macB;
-    /// d and N_B are new for N_A ([`Error::Replay`]); then the content.
+    /// the content's MAC (XEP-0200); then d and N_B must be new for N_A
+    /// ([`Error::Replay`]; a replay's content is dropped unseen).
     pub fn accept<S: OfflineStore, T: TrustedKeys + ?Sized>(
         &mut self,
         now: SystemTime,
@@ -295,8 +297,18 @@ impl Receiver {
         if !trusted.keys_for(bare(&peer)).contains(&peer_key) {
             return Err(Error::UntrustedPeer);
         }
-        // D50: only a verified init is recorded, so a forged one cannot
-        // block the genuine one.
+        let terminated = terminate_field(&received.form)?;
+        let mut cipher = opened.cipher;
+        // The content's MAC is checked (and the content deciphered) before
+        // the replay record, so that neither a forged init nor a genuine
+        // init with forged content can block the genuine stanza (D50).
+        let content = if stanza.encrypted()?.is_some() {
+            let mut s = stanza.clone();
+            cipher.open(&mut s).map_err(|_| Error::BadContent)?;
+            Some(s)
+        } else {
+            None
+        };
         let fresh = if in_memory {
             self.memory
                 .record_seen(&n_a, &response.dhkey, &response.my_nonce)
@@ -307,17 +319,9 @@ impl Receiver {
                 .map_err(store_err)?
         };
         if !fresh {
+            // A replay: the deciphered content is dropped unseen.
             return Err(Error::Replay);
         }
-        let terminated = terminate_field(&received.form)?;
-        let mut cipher = opened.cipher;
-        let content = if stanza.encrypted()?.is_some() {
-            let mut s = stanza.clone();
-            cipher.open(&mut s).map_err(|_| Error::BadContent)?;
-            Some(s)
-        } else {
-            None
-        };
         let thread = stanza.thread();
         let session = (!terminated).then(|| ReceiveSession {
             cipher,
