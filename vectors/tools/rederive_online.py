@@ -39,6 +39,8 @@ import pathlib
 import sys
 import xml.etree.ElementTree as ET
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 NS_DATA = "{jabber:x:data}"
@@ -216,10 +218,40 @@ def derive(doc: dict, c: Checker) -> None:
     form_a, form_b = rec["form_a"].encode(), rec["form_b"].encode()
     form_a2, form_b2 = rec["form_a2"].encode(), rec["form_b2"].encode()
 
-    # Alice's identity (XEP-0116 §4.6.3, no public key).
-    mac_a = hm(pa["KS"], n_b, n_a, e, b"", form_a, form_a2)
+    # Public keys (D27-D31): pubKey = the D28 <KeyValue/> string; mode key sends it,
+    # mode hash sends <fingerprint>b64(SHA256(pubKey))</fingerprint>; either way the
+    # identity is that part || <SignatureValue>b64(RSASSA-PKCS1-v1_5-SHA256(macX))</...>.
+    mode = one(m2, "init_pubkey") if "init_pubkey" in m2 else "none"
+
+    def pubkey(party: dict) -> bytes:
+        sk = party.get("sign_key")
+        if not sk:
+            return b""
+        kv = ("<KeyValue><RSAKeyValue><Modulus>" + base64.b64encode(unhex(sk["modulus"])).decode()
+              + "</Modulus><Exponent>" + base64.b64encode(unhex(sk["exponent"])).decode()
+              + "</Exponent></RSAKeyValue></KeyValue>")
+        c.eq("D28 KeyValue", kv, sk["key_value"])
+        return kv.encode()
+
+    def identity(party: dict, mac: bytes, pub: bytes, sig_hex: str | None, who: str) -> bytes:
+        if not pub:
+            return mac
+        priv = serialization.load_der_private_key(unhex(party["sign_key"]["pkcs8"]), password=None)
+        assert isinstance(priv, rsa.RSAPrivateKey)
+        c.eq(f"{who} key modulus matches pkcs8", mpi(priv.public_key().public_numbers().n),
+             unhex(party["sign_key"]["modulus"]))
+        sig = priv.sign(mac, padding.PKCS1v15(), hashes.SHA256())
+        c.eq(f"{who} RSASSA-PKCS1-v1_5 signature of mac", sig, unhex(sig_hex))
+        part = pub if mode == "key" else (
+            b"<fingerprint>" + base64.b64encode(hashlib.sha256(pub).digest()) + b"</fingerprint>")
+        return part + b"<SignatureValue>" + base64.b64encode(sig) + b"</SignatureValue>"
+
+    pub_a, pub_b = pubkey(alice), pubkey(bob)
+
+    # Alice's identity (XEP-0116 §4.6.3).
+    mac_a = hm(pa["KS"], n_b, n_a, e, pub_a, form_a, form_a2)
     c.eq("mac_a", mac_a, unhex(rec["mac_a"]))
-    id_a = aes_ctr(pa["KC"], c_a, mac_a)
+    id_a = aes_ctr(pa["KC"], c_a, identity(alice, mac_a, pub_a, rec.get("sign_a"), "alice"))
     c.eq("msg3 identity = ID_A", b64d(one(m3, "identity")), id_a)
     m_a = hm(pa["KM"], mpi(c_a), id_a)
     c.eq("msg3 mac = M_A", b64d(one(m3, "mac")), m_a)
@@ -251,9 +283,9 @@ def derive(doc: dict, c: Checker) -> None:
 
     # Bob's identity (§4.7.4).
     kb = final["bob"]
-    mac_b = hm(kb["KS"], n_a, n_b, d, b"", form_b, form_b2)
+    mac_b = hm(kb["KS"], n_a, n_b, d, pub_b, form_b, form_b2)
     c.eq("mac_b", mac_b, unhex(rec["mac_b"]))
-    id_b = aes_ctr(kb["KC"], c_b, mac_b)
+    id_b = aes_ctr(kb["KC"], c_b, identity(bob, mac_b, pub_b, rec.get("sign_b"), "bob"))
     c.eq("msg4 identity = ID_B", b64d(one(m4, "identity")), id_b)
     m_b = hm(kb["KM"], mpi(c_b), id_b)
     c.eq("msg4 mac = M_B", b64d(one(m4, "mac")), m_b)

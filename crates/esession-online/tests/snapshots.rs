@@ -58,6 +58,16 @@ fn transcript_rekey_by_bob() {
     check("rekey-by-bob");
 }
 
+#[test]
+fn transcript_rsa_keys() {
+    check("4message-rsa-keys");
+}
+
+#[test]
+fn transcript_rsa_hash_mode() {
+    check("4message-rsa-hash");
+}
+
 /// Every scenario has a snapshot test above.
 #[test]
 fn every_scenario_is_snapshotted() {
@@ -69,6 +79,8 @@ fn every_scenario_is_snapshotted() {
         "rejection-no-acceptable-modp",
         "rekey-by-alice",
         "rekey-by-bob",
+        "4message-rsa-keys",
+        "4message-rsa-hash",
     ];
     for sc in SCENARIOS {
         assert!(

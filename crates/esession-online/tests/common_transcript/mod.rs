@@ -22,10 +22,11 @@ use std::time::{Duration, SystemTime};
 use esession_crypto::cipher::CipherAlg;
 use esession_crypto::dh::{DhPrivateKey, ExponentPolicy, ModpGroup};
 use esession_crypto::hash::HashAlg;
+use esession_crypto::sign::{PublicKeyComponents, SignAlg, SigningKey};
 use esession_crypto::{SecretBytes, mpi};
 use esession_online::{
-    Config, Endpoint, MemoryStore, Output, RetainedSecret, RetainedSecretStore, SharedPassword,
-    TestPins,
+    Config, Endpoint, IdentityKey, MemoryStore, MemoryTrustStore, Output, PubkeyMode,
+    RetainedSecret, RetainedSecretStore, SharedPassword, TestPins, TrustStore, TrustedKey,
 };
 use esession_sigma::counters::{self, Counters};
 use esession_sigma::identity::{self, MacAInput, MacBInput};
@@ -98,6 +99,10 @@ pub struct Scenario {
     pub expect_error: Option<&'static str>,
     /// rekey_freq both sides offer and require (D42).
     pub rekey_freq: u32,
+    /// Public-key identities for both sides with RSA-2048 keys (D27-D31):
+    /// `key` or `hash` mode. In `hash` mode each trust store already holds
+    /// the other's key.
+    pub pubkey: Option<PubkeyMode>,
 }
 
 const CHAT: &[Step] = &[
@@ -106,6 +111,32 @@ const CHAT: &[Step] = &[
 ];
 
 pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "4message-rsa-keys",
+        title: "4-message SIGMA-R with RSA-2048 public keys in key mode both ways (rsa-sha256, D27-D31); trust stores empty, so both report a new key",
+        alice_modp: &[14, 5],
+        bob_modp: &[14, 5],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: false,
+        steps: CHAT,
+        expect_error: None,
+        rekey_freq: u32::MAX,
+        pubkey: Some(PubkeyMode::Key),
+    },
+    Scenario {
+        name: "4message-rsa-hash",
+        title: "4-message SIGMA-R with RSA-2048 keys in hash mode both ways: each identity carries <fingerprint/>, the receiver substitutes the key its trust store holds (D30)",
+        alice_modp: &[14, 5],
+        bob_modp: &[14, 5],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: false,
+        steps: CHAT,
+        expect_error: None,
+        rekey_freq: u32::MAX,
+        pubkey: Some(PubkeyMode::Hash),
+    },
     Scenario {
         name: "4message-no-keys",
         title: "4-message SIGMA-R, no public keys, group 14, aes128-ctr, first session; one message each way",
@@ -117,6 +148,7 @@ pub const SCENARIOS: &[Scenario] = &[
         steps: CHAT,
         expect_error: None,
         rekey_freq: u32::MAX,
+        pubkey: None,
     },
     Scenario {
         name: "4message-retained-secret",
@@ -129,6 +161,7 @@ pub const SCENARIOS: &[Scenario] = &[
         steps: CHAT,
         expect_error: None,
         rekey_freq: u32::MAX,
+        pubkey: None,
     },
     Scenario {
         name: "4message-shared-password",
@@ -141,6 +174,7 @@ pub const SCENARIOS: &[Scenario] = &[
         steps: CHAT,
         expect_error: None,
         rekey_freq: u32::MAX,
+        pubkey: None,
     },
     Scenario {
         name: "4message-termination",
@@ -157,6 +191,7 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         expect_error: None,
         rekey_freq: u32::MAX,
+        pubkey: None,
     },
     Scenario {
         name: "rejection-no-acceptable-modp",
@@ -169,6 +204,7 @@ pub const SCENARIOS: &[Scenario] = &[
         steps: &[],
         expect_error: Some("not-acceptable modp"),
         rekey_freq: u32::MAX,
+        pubkey: None,
     },
     Scenario {
         name: "rekey-by-alice",
@@ -188,6 +224,7 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         expect_error: None,
         rekey_freq: 2,
+        pubkey: None,
     },
     Scenario {
         name: "rekey-by-bob",
@@ -207,6 +244,7 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         expect_error: None,
         rekey_freq: 2,
+        pubkey: None,
     },
 ];
 
@@ -235,6 +273,9 @@ pub struct Secrets {
     pub srshash_random: Vec<u8>,
     pub alice_rs: Vec<Vec<u8>>,
     pub bob_rs: Vec<Vec<u8>>,
+    /// The RSA identity keys as PKCS#8 DER (public-key scenarios).
+    pub alice_sign: Option<Vec<u8>>,
+    pub bob_sign: Option<Vec<u8>>,
     /// The exponents of each side's re-keys, in order.
     pub alice_rekey_x: Vec<Vec<u8>>,
     pub bob_rekey_x: Vec<Vec<u8>>,
@@ -252,6 +293,7 @@ pub struct Side {
     pub jid: &'static str,
     pub ep: Endpoint<ChaCha20Rng>,
     pub store: MemoryStore,
+    pub trust: MemoryTrustStore,
     pub outbox: Vec<String>,
 }
 
@@ -271,6 +313,12 @@ fn event_text(o: &Output) -> String {
         Output::Received(s) => format!("received {}", s.to_xml()),
         Output::Terminated(r) => format!("terminated {r:?}"),
         Output::Failed(e) => format!("failed: {e}"),
+        Output::PeerKey(k) => format!(
+            "peer key of {}: SHA-256 {}, {:?}",
+            k.jid,
+            hex::encode(&k.fingerprint),
+            k.status
+        ),
         other => format!("{other:?}"),
     }
 }
@@ -332,7 +380,10 @@ impl Pair {
                         Who::Bob => &mut self.alice,
                     };
                     let stanza = Stanza::parse(&text).expect("the router carries stanzas");
-                    if let Err(e) = to.ep.handle_stanza(now, stanza, &mut to.store) {
+                    if let Err(e) =
+                        to.ep
+                            .handle_stanza_with_trust(now, stanza, &mut to.store, &mut to.trust)
+                    {
                         log.push(Entry::Event {
                             who: to.who,
                             text: format!("ignored: {e}"),
@@ -374,8 +425,14 @@ fn groups(ns: &[u32]) -> Vec<ModpGroup> {
         .collect()
 }
 
-pub fn alice_config(sc: &Scenario) -> Config {
+pub fn alice_config(sc: &Scenario, key: Option<&[u8]>) -> Config {
     let mut c = Config::default();
+    if let (Some(mode), Some(key)) = (sc.pubkey, key) {
+        c.init_pubkey = vec![mode];
+        c.resp_pubkey = vec![mode];
+        c.sign_algs = vec![SignAlg::RsaSha256];
+        c.identity_key = Some(IdentityKey::new(signing_key(key)));
+    }
     c.modp = groups(sc.alice_modp);
     c.crypt_algs = vec![sc.cipher];
     c.shared_password = sc.password.map(SharedPassword::new);
@@ -383,8 +440,8 @@ pub fn alice_config(sc: &Scenario) -> Config {
     c
 }
 
-pub fn bob_config(sc: &Scenario) -> Config {
-    let mut c = alice_config(sc);
+pub fn bob_config(sc: &Scenario, key: Option<&[u8]>) -> Config {
+    let mut c = alice_config(sc, key);
     c.modp = groups(sc.bob_modp);
     c
 }
@@ -474,6 +531,8 @@ fn draw(sc: &Scenario, rng: &mut ChaCha20Rng, alice_rs: &[Vec<u8>]) -> Secrets {
         bob_rs: Vec::new(),
         alice_rekey_x,
         bob_rekey_x,
+        alice_sign: None,
+        bob_sign: None,
     }
 }
 
@@ -523,21 +582,50 @@ fn session(
     now: SystemTime,
     alice_store: MemoryStore,
     bob_store: MemoryStore,
+    sign: (Option<Vec<u8>>, Option<Vec<u8>>),
 ) -> (Pair, Secrets) {
     let alice_rs = secret_list(&alice_store, "bob@example.com", now);
     let mut secrets = draw(sc, rng, &alice_rs);
     secrets.bob_rs = secret_list(&bob_store, "alice@example.org", now);
+    (secrets.alice_sign, secrets.bob_sign) = sign;
+    // Hash mode (D30): each side already trusts the other's key.
+    let (mut alice_trust, mut bob_trust) = (MemoryTrustStore::new(), MemoryTrustStore::new());
+    if sc.pubkey == Some(PubkeyMode::Hash) {
+        for (trust, jid, key, petname) in [
+            (
+                &mut alice_trust,
+                "bob@example.com",
+                &secrets.bob_sign,
+                BOB_PETNAME,
+            ),
+            (
+                &mut bob_trust,
+                "alice@example.org",
+                &secrets.alice_sign,
+                ALICE_PETNAME,
+            ),
+        ] {
+            let key = key.as_ref().expect("a signing key");
+            trust.trust(
+                jid,
+                TrustedKey {
+                    key: key_value(key),
+                    petname: petname.to_owned(),
+                },
+            );
+        }
+    }
     // The endpoints' own RNGs are never drawn from once everything is pinned;
     // give them seeds of their own anyway.
     let alice = Endpoint::initiate_pinned(
-        alice_config(sc),
+        alice_config(sc, secrets.alice_sign.as_deref()),
         ChaCha20Rng::seed_from_u64(rng.next_u64()),
         "bob@example.com",
         alice_pins(&secrets),
     )
     .expect("alice config");
     let bob = Endpoint::responder_pinned(
-        bob_config(sc),
+        bob_config(sc, secrets.bob_sign.as_deref()),
         ChaCha20Rng::seed_from_u64(rng.next_u64()),
         bob_pins(&secrets),
     )
@@ -549,6 +637,7 @@ fn session(
             jid: ALICE,
             ep: alice,
             store: alice_store,
+            trust: alice_trust,
             outbox: Vec::new(),
         },
         bob: Side {
@@ -556,6 +645,7 @@ fn session(
             jid: BOB,
             ep: bob,
             store: bob_store,
+            trust: bob_trust,
             outbox: Vec::new(),
         },
         log: Vec::new(),
@@ -580,14 +670,19 @@ pub fn run(sc: &Scenario) -> Run {
     let mut rng = seeded(sc.name);
     let mut now = t0();
     let (mut alice_store, mut bob_store) = (MemoryStore::new(), MemoryStore::new());
+    let sign = if sc.pubkey.is_some() {
+        (Some(rsa_key(&mut rng)), Some(rsa_key(&mut rng)))
+    } else {
+        (None, None)
+    };
     if sc.prior_session {
-        let (first, _) = session(sc, &mut rng, now, alice_store, bob_store);
+        let (first, _) = session(sc, &mut rng, now, alice_store, bob_store, sign.clone());
         assert!(first.alice.ep.is_established() && first.bob.ep.is_established());
         alice_store = first.alice.store;
         bob_store = first.bob.store;
         now = first.now + Duration::from_secs(3600);
     }
-    let (mut pair, secrets) = session(sc, &mut rng, now, alice_store, bob_store);
+    let (mut pair, secrets) = session(sc, &mut rng, now, alice_store, bob_store, sign);
     for step in sc.steps {
         match *step {
             Step::Send(who, content) => {
@@ -645,6 +740,67 @@ fn hx(b: &[u8]) -> String {
     hex::encode(b)
 }
 
+/// A fresh RSA-2048 identity key, as PKCS#8 DER.
+fn rsa_key(rng: &mut ChaCha20Rng) -> Vec<u8> {
+    SigningKey::generate_rsa(2048, rng)
+        .expect("RSA key")
+        .to_pkcs8_der()
+        .expect("pkcs8")
+        .as_bytes()
+        .to_vec()
+}
+
+/// The signing key of PKCS#8 DER bytes.
+pub fn signing_key(der: &[u8]) -> SigningKey {
+    SigningKey::from_pkcs8_der(der).expect("a PKCS#8 key")
+}
+
+/// pubKey: the D28 `<KeyValue/>` bytes of a signing key (PKCS#8 DER).
+pub fn key_value(der: &[u8]) -> Vec<u8> {
+    IdentityKey::new(signing_key(der))
+        .key_bytes()
+        .expect("KeyValue of an RSA key")
+}
+
+const ALICE_PETNAME: &str = "Alice's key";
+const BOB_PETNAME: &str = "Bob's laptop key";
+
+/// What a side's trust store holds before the session (hash mode: the peer's key).
+fn trusted_json(sc: &Scenario, peer_key: Option<&[u8]>, jid: &str, petname: &str) -> Value {
+    match (sc.pubkey, peer_key) {
+        (Some(PubkeyMode::Hash), Some(der)) => json!([{
+            "jid": jid,
+            "key_value": String::from_utf8(key_value(der)).expect("utf-8"),
+            "petname": petname,
+        }]),
+        _ => json!([]),
+    }
+}
+
+fn sign_key_json(der: Option<&[u8]>) -> Value {
+    let Some(der) = der else {
+        return Value::Null;
+    };
+    let key = signing_key(der);
+    let PublicKeyComponents::Rsa { modulus, exponent } = key.verifying_key().components() else {
+        panic!("an RSA key")
+    };
+    json!({
+        "alg": SignAlg::RsaSha256.uri(),
+        "modulus": hx(&modulus),
+        "exponent": hx(&exponent),
+        "pkcs8": hx(der),
+        "key_value": String::from_utf8(key_value(der)).expect("utf-8"),
+    })
+}
+
+/// The signature inside an identity plaintext (D29), if any.
+fn signature_of(plaintext: &[u8]) -> Option<Vec<u8>> {
+    identity::parse_signed_identity(plaintext)
+        .ok()
+        .map(|p| p.signature)
+}
+
 fn form_text(stanza: &Stanza) -> (Negotiation, String) {
     let neg = stanza
         .negotiation()
@@ -684,7 +840,8 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
         "retained_secrets": s.alice_rs.iter().map(|r| hx(r)).collect::<Vec<_>>(),
         "rshashes_random": s.rshashes_random.iter().map(|r| hx(r)).collect::<Vec<_>>(),
         "oss": oss,
-        "sign_key": null,
+        "sign_key": sign_key_json(s.alice_sign.as_deref()),
+        "trusted_keys": trusted_json(sc, s.bob_sign.as_deref(), "bob@example.com", BOB_PETNAME),
     });
     let mut doc = json!({
         "schema": "esession-transcript/1",
@@ -763,6 +920,9 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
     let provisional =
         DirectionKeys::derive(HASH, cipher, Profile::Xep, k.as_bytes(), Role::Initiator)
             .expect("provisional keys");
+    // macX covers the full D28 pubKey bytes in key and hash modes (D28-D30).
+    let pub_a = s.alice_sign.as_deref().map(key_value).unwrap_or_default();
+    let pub_b = s.bob_sign.as_deref().map(key_value).unwrap_or_default();
     let mac_a = identity::mac_a(
         HASH,
         provisional.ks().as_bytes(),
@@ -770,7 +930,7 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
             n_a: &s.n_a,
             n_b: &m2.my_nonce,
             e: &e,
-            pub_key_a: b"",
+            pub_key_a: &pub_a,
             form_a: form_a.as_bytes(),
             form_a2: form_a2.as_bytes(),
         },
@@ -794,13 +954,73 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
             n_a: &s.n_a,
             n_b: &m2.my_nonce,
             d: &d,
-            pub_key_b: b"",
+            pub_key_b: &pub_b,
             form_b: form_b.as_bytes(),
             form_b2: Some(form_b2.as_bytes()),
         },
     );
     let ctr = Counters::from_c_a(m2.counter);
     let new_rs = secrets::new_retained_secret(HASH, k_final.as_bytes());
+    // The identities as sent: macX, or pubKey part ‖ <SignatureValue> (D29).
+    let plain_a = provisional
+        .open_identity(ctr.c_a, &m3.identity, &m3.mac)
+        .expect("ID_A opens")
+        .plaintext
+        .as_bytes()
+        .to_vec();
+    let plain_b = session
+        .responder()
+        .open_identity(ctr.c_b, &m4.identity, &m4.mac)
+        .expect("ID_B opens")
+        .plaintext
+        .as_bytes()
+        .to_vec();
+    let (sign_a, sign_b) = (signature_of(&plain_a), signature_of(&plain_b));
+    for (who, key, sig, mac, plain, pubk) in [
+        (
+            "alice",
+            &s.alice_sign,
+            &sign_a,
+            mac_a.as_bytes(),
+            &plain_a,
+            &pub_a,
+        ),
+        (
+            "bob",
+            &s.bob_sign,
+            &sign_b,
+            mac_b.as_bytes(),
+            &plain_b,
+            &pub_b,
+        ),
+    ] {
+        match (key, sig) {
+            (None, _) => assert_eq!(
+                plain.as_slice(),
+                mac,
+                "{}: {who}'s identity is macX",
+                sc.name
+            ),
+            (Some(k), Some(sig)) => {
+                signing_key(k)
+                    .verifying_key()
+                    .verify(mac, sig)
+                    .expect("the signature verifies");
+                let part = if sc.pubkey == Some(PubkeyMode::Hash) {
+                    identity::fingerprint_part(HASH, pubk)
+                } else {
+                    pubk.clone()
+                };
+                assert_eq!(
+                    *plain,
+                    identity::signed_identity_plaintext(&part, sig),
+                    "{}: {who}'s identity plaintext",
+                    sc.name
+                );
+            }
+            (Some(_), None) => panic!("{}: {who}'s identity is not signed", sc.name),
+        }
+    }
     doc["bob"] = json!({
         "jid": BOB,
         "accept_modp": sc.bob_modp,
@@ -811,7 +1031,8 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
         "retained_secrets": s.bob_rs.iter().map(|r| hx(r)).collect::<Vec<_>>(),
         "srshash_random": if srs.is_none() { json!(hx(&s.srshash_random)) } else { Value::Null },
         "oss": oss,
-        "sign_key": null,
+        "sign_key": sign_key_json(s.bob_sign.as_deref()),
+        "trusted_keys": trusted_json(sc, s.alice_sign.as_deref(), "alice@example.org", ALICE_PETNAME),
     });
     doc["negotiated"] = json!({
         "modp": m2.modp,
@@ -863,6 +1084,8 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
         "mac_b": hx(mac_b.as_bytes()),
         "id_b": hx(&m4.identity),
         "m_b": hx(&m4.mac),
+        "sign_a": sign_a.as_ref().map(|s| hx(s)),
+        "sign_b": sign_b.as_ref().map(|s| hx(s)),
         "new_retained_secret": hx(new_rs.as_bytes()),
     });
 
