@@ -26,8 +26,8 @@ pub const LOGGING_OPTIONS: [&str; 2] = ["may", "mustnot"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
-    /// Which reading of the byte-level choices to follow. Only [`Profile::Xep`]
-    /// is implemented by this version; [`Profile::Gajim`] is refused.
+    /// Which reading of the byte-level choices to follow: [`Profile::Xep`], or
+    /// [`Profile::Gajim`] for a peer running Gajim 0.12-1.0.3 (G1-G19).
     pub profile: Profile,
     /// MODP groups, preferred first (D5: never 3 or 4).
     pub modp: Vec<ModpGroup>,
@@ -67,6 +67,10 @@ pub struct Config {
     /// Alice requests it, Bob accepts requests for it (otherwise he answers
     /// feature-not-implemented `dhkeys`, D44). Needs key or hash modes only.
     pub three_message: bool,
+    /// Bob, xep profile: switch this session to the gajim profile when msg1
+    /// normalizes differently under D17 and D18 (Gajim's `<required />`
+    /// elements; DECISIONS D18 "Gajim as Alice works only in the gajim profile").
+    pub detect_gajim: bool,
 }
 
 /// A password shared with one contact, used as the other shared secret (OSS,
@@ -107,6 +111,7 @@ impl Default for Config {
             sign_algs: vec![SignAlg::RsaSha256, SignAlg::DsaSha256],
             identity_key: None,
             three_message: false,
+            detect_gajim: false,
         }
     }
 }
@@ -114,8 +119,18 @@ impl Default for Config {
 impl Config {
     /// Checks that the configuration can be used by this version.
     pub fn validate(&self) -> Result<(), Error> {
-        if self.profile != Profile::Xep {
-            return Err(Error::Unsupported("the gajim profile"));
+        if self.profile == Profile::Gajim
+            && (self.three_message
+                || self
+                    .init_pubkey
+                    .iter()
+                    .chain(&self.resp_pubkey)
+                    .any(|m| *m != PubkeyMode::None))
+        {
+            // G10, G11: no public keys and no 3-message with Gajim.
+            return Err(Error::Config(
+                "the gajim profile uses pubkey none/none and 4 messages",
+            ));
         }
         if self.modp.is_empty()
             || self.crypt_algs.is_empty()
@@ -190,12 +205,15 @@ mod tests {
     }
 
     #[test]
-    fn gajim_profile_and_empty_lists_are_refused() {
+    fn gajim_profile_without_keys_and_empty_lists() {
         let mut c = Config {
             profile: Profile::Gajim,
             ..Config::default()
         };
-        assert!(matches!(c.validate(), Err(Error::Unsupported(_))));
+        assert_eq!(c.validate(), Ok(()));
+        c.resp_pubkey = vec![PubkeyMode::Key];
+        assert!(matches!(c.validate(), Err(Error::Config(_))));
+        c.resp_pubkey = vec![PubkeyMode::None];
         c.profile = Profile::Xep;
         c.modp.clear();
         assert!(matches!(c.validate(), Err(Error::Config(_))));

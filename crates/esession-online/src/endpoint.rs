@@ -28,6 +28,10 @@ use crate::{Config, Error, PeerMisbehaved};
 /// acknowledgement (DECISIONS D43).
 pub const TERMINATE_ACK_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The plaintext body the gajim profile adds after `<c/>` (G17).
+pub const GAJIM_FALLBACK_BODY: &str =
+    "[This is part of an encrypted session. If you see this message, something went wrong.]";
+
 /// Nonce length we send (DECISIONS D2).
 const NONCE_LEN: usize = 16;
 
@@ -105,6 +109,9 @@ pub enum TerminationReason {
     ByPeer,
     /// Bob declined the request (accept=`0`).
     Declined,
+    /// We terminated in plaintext in the gajim profile, where no
+    /// acknowledgement exists (G8).
+    Unacknowledged,
 }
 
 /// Values pinned for tests and published vectors (STYLE §3: "a hidden hook pins
@@ -476,7 +483,11 @@ impl<R: CryptoRng> Endpoint<R> {
                 .map(|m| m.name().to_owned())
                 .collect()
         };
-        let sign_algs: Vec<String> = if keys_offered {
+        let sign_algs: Vec<String> = if c.profile == Profile::Gajim {
+            // Gajim-Bob always answers sign_algs rsa-sha256 (GAJIM.md §8):
+            // offer it so that its answer was offered (D26).
+            vec![esession_crypto::sign::SignAlg::RsaSha256.uri().to_owned()]
+        } else if keys_offered {
             algs.iter().map(|a| a.uri().to_owned()).collect()
         } else {
             Vec::new()
@@ -623,6 +634,21 @@ impl<R: CryptoRng> Endpoint<R> {
                 return Err(Error::InvalidState(
                     "waiting for the application to accept or reject",
                 ));
+            }
+            State::Active(_)
+                if self.ctx.config.profile == Profile::Gajim
+                    && matches!(
+                        stanza.negotiation(),
+                        Ok(Some(r)) if r.message == Negotiation::Terminate
+                    ) =>
+            {
+                // G8 (D43 gajim row): Gajim terminates in plaintext and
+                // expects no acknowledgement. Every key is dropped.
+                self.state = State::Closed;
+                self.ctx
+                    .out
+                    .push_back(Output::Terminated(TerminationReason::ByPeer));
+                return Ok(());
             }
             State::Active(_) | State::Terminating(_)
                 if stanza.rejection().ok().flatten().is_none()
@@ -789,6 +815,13 @@ impl<R: CryptoRng> Endpoint<R> {
             }
             Err(e) => return Err(e),
         }
+        if self.ctx.config.profile == Profile::Gajim {
+            // G17 (D38 gajim row): Gajim's plaintext fallback body.
+            stanza.push(
+                esession_wire::Element::new("body", esession_wire::NS_CLIENT)
+                    .with_text(GAJIM_FALLBACK_BODY),
+            );
+        }
         self.ctx.out.push_back(Output::Send(stanza));
         Ok(())
     }
@@ -876,6 +909,16 @@ impl<R: CryptoRng> Endpoint<R> {
         let State::Active(_) = self.state else {
             return Err(Error::InvalidState("the session is not established"));
         };
+        if self.ctx.config.profile == Profile::Gajim {
+            // G8 (D43 gajim row): a plaintext terminate, never acknowledged.
+            let wire = Negotiation::Terminate.to_wire().map_err(Error::Encode)?;
+            self.ctx.send_form(&wire);
+            self.state = State::Closed; // every key drops here
+            self.ctx
+                .out
+                .push_back(Output::Terminated(TerminationReason::Unacknowledged));
+            return Ok(());
+        }
         let State::Active(mut active) = std::mem::replace(&mut self.state, State::Closed) else {
             return Err(Error::Internal("state"));
         };
@@ -964,6 +1007,17 @@ fn on_request<R: CryptoRng>(ctx: &mut Ctx<R>, stanza: &Stanza) -> Result<State, 
             Condition::FeatureNotImplemented,
             &["dhkeys"],
         ));
+    }
+    if ctx.config.detect_gajim && ctx.config.profile == Profile::Xep {
+        let xep = received.form.form_bytes(NormProfile::Xep);
+        let gajim = received.form.form_bytes(NormProfile::Gajim);
+        if let (Ok(x), Ok(g)) = (xep, gajim)
+            && x != g
+        {
+            // D18: a Gajim initiator; the whole session follows its profile.
+            ctx.config.profile = Profile::Gajim;
+            ctx.config.three_message = false;
+        }
     }
     let form_a = received
         .form
