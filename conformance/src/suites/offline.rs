@@ -121,7 +121,6 @@ pub fn run(_path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
     let mut c = Cases(Vec::new());
     let alice = obj(file, "alice")?;
     let bob = obj(file, "bob")?;
-    let derived = obj(file, "derived")?;
     let negotiated = obj(file, "negotiated")?;
     let messages = file
         .get("messages")
@@ -190,11 +189,14 @@ pub fn run(_path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
     let form_options = wire
         .form_bytes(NormProfile::Xep)
         .map_err(err("form bytes"))?;
-    c.check(
-        "D48 signature input (form without signs)",
-        String::from_utf8_lossy(&form_options).into_owned(),
-        str_field(derived, "form_options")?.to_owned(),
-    );
+    // Failure vectors carry no derived values.
+    if let Some(derived) = file.get("derived") {
+        c.check(
+            "D48 signature input (form without signs)",
+            String::from_utf8_lossy(&form_options).into_owned(),
+            str_field(derived, "form_options")?.to_owned(),
+        );
+    }
     let recorded_signs: Vec<String> = options_msg
         .get("signs")
         .and_then(Value::as_array)
@@ -216,6 +218,12 @@ pub fn run(_path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
                 .map_err(|e| e.to_string()),
         );
     }
+
+    if let Some(expect) = file.get("expect_error").and_then(Value::as_str) {
+        run_failure(&mut c, file, alice, &bob_key, &n_a, xs, options_xml, expect)?;
+        return Ok(c.0);
+    }
+    let derived = obj(file, "derived")?;
 
     // 3. Bob's offline init.
     let init_xml = str_field(init_msg, "xml")?;
@@ -493,6 +501,81 @@ pub fn run(_path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
         Err(e) => c.push("Alice: came online", Outcome::Fail(e.to_string())),
     }
     Ok(c.0)
+}
+
+/// The name a failure vector's `expect_error` uses for an error.
+fn error_name(e: &esession_offline::Error) -> String {
+    use esession_offline::Error as E;
+    match e {
+        E::Expired => "expired".into(),
+        E::Replay => "replay".into(),
+        E::BadIdentityMac => "bad-identity-mac".into(),
+        E::BadIdentity => "bad-identity".into(),
+        E::UntrustedPeer => "untrusted-peer".into(),
+        E::BadContent => "bad-content".into(),
+        E::UnknownNonce => "unknown-nonce".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A failure vector (TRANSCRIPT-SCHEMA `expect_error`): Alice, holding the
+/// recorded values, must refuse the recorded init at `now` with that error,
+/// and nothing is recorded (the same stanza fails the same way again).
+#[allow(clippy::too_many_arguments)]
+fn run_failure(
+    c: &mut Cases,
+    file: &Value,
+    alice: &Value,
+    bob_key: &Key,
+    n_a: &[u8],
+    xs: Vec<PrivateValue>,
+    options_xml: &str,
+    expect: &str,
+) -> Result<(), String> {
+    let messages = file
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or("missing messages")?;
+    let init_xml = messages
+        .get(1)
+        .map(|m| str_field(m, "xml"))
+        .transpose()?
+        .ok_or("no offline init")?;
+    let init = Stanza::parse(init_xml).map_err(err("init stanza"))?;
+    let now = parse_expires(str_field(file, "now")?).map_err(err("now"))?;
+    let expires = parse_expires(str_field(alice, "expires")?).map_err(err("expires"))?;
+    let audience = match str_field(file, "audience")? {
+        "subscribers" => Audience::Subscribers,
+        _ => Audience::Everyone,
+    };
+    let mut store = MemoryOfflineStore::new();
+    let _ = store.save_published(PublishedOptions {
+        n_a: n_a.to_vec(),
+        audience,
+        expires,
+        x: xs,
+        options_xml: options_xml.to_owned(),
+    });
+    let mut trust = MemoryTrustedKeys::new();
+    trust.trust("bob@example.com", bob_key.verifying.clone());
+    let mut r = Receiver::came_online(Config::default(), &mut store)
+        .map_err(err("came online"))?
+        .receiver;
+    for attempt in ["first", "again"] {
+        let got = r
+            .accept(now, init.clone(), &mut store, &trust)
+            .err()
+            .map(|e| error_name(&e));
+        c.check(
+            &format!(
+                "Alice refuses ({attempt}): {}",
+                str_field(file, "step").unwrap_or(expect)
+            ),
+            got.as_deref(),
+            Some(expect),
+        );
+    }
+    Ok(())
 }
 
 /// RSASSA-PKCS1-v1_5 signing takes an RNG only for blinding; re-signing a

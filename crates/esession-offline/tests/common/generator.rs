@@ -37,6 +37,17 @@ pub struct Scenario {
     /// Plaintext children of each stanza Bob sends (the first in the init).
     pub messages: &'static [&'static str],
     pub terminate_in_init: bool,
+    /// A failure vector: how the recorded session is broken.
+    pub fail: Option<Fail>,
+}
+
+/// Failure vectors (TRANSCRIPT-SCHEMA: `expect_error` and the step).
+#[derive(Clone, Copy)]
+pub enum Fail {
+    /// One base64 character of M_B changed in the init.
+    ForgedMac,
+    /// Alice receives the init at her expiry time.
+    Expired,
 }
 
 pub const SCENARIOS: &[Scenario] = &[
@@ -52,6 +63,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "<body>Hello, Alice!</body><headers xmlns=\"http://jabber.org/protocol/shim\"><header name=\"Created\">2027-01-15T08:05:00Z</header></headers>",
         ],
         terminate_in_init: true,
+        fail: None,
     },
     Scenario {
         name: "xep-g5-aes256-session",
@@ -67,6 +79,35 @@ pub const SCENARIOS: &[Scenario] = &[
             "<body>third</body><headers xmlns=\"http://jabber.org/protocol/shim\"><header name=\"Created\">2027-01-15T08:02:00Z</header></headers>",
         ],
         terminate_in_init: false,
+        fail: None,
+    },
+    Scenario {
+        name: "fail-forged-mac",
+        title: "failure: M_B of the offline init changed in transit; Alice refuses it before deciphering ID_B and sends nothing",
+        seed: 187_003,
+        audience: Audience::Subscribers,
+        modp: &[ModpGroup::Group14],
+        ciphers: &[CipherAlg::Aes128Ctr],
+        match_resource: None,
+        messages: &[
+            "<body>forged</body><headers xmlns=\"http://jabber.org/protocol/shim\"><header name=\"Created\">2027-01-15T08:00:00Z</header></headers>",
+        ],
+        terminate_in_init: true,
+        fail: Some(Fail::ForgedMac),
+    },
+    Scenario {
+        name: "fail-expired",
+        title: "failure: the offline init reaches Alice at her options' expiry time; she discards it undecrypted (D50)",
+        seed: 187_004,
+        audience: Audience::Everyone,
+        modp: &[ModpGroup::Group14],
+        ciphers: &[CipherAlg::Aes128Ctr],
+        match_resource: None,
+        messages: &[
+            "<body>too late</body><headers xmlns=\"http://jabber.org/protocol/shim\"><header name=\"Created\">2027-01-15T08:00:00Z</header></headers>",
+        ],
+        terminate_in_init: true,
+        fail: Some(Fail::Expired),
     },
 ];
 
@@ -319,6 +360,40 @@ pub fn build(sc: &Scenario) -> Value {
         },
         "stanzas": stanzas,
     })
+}
+
+/// Turns a recorded session into a failure vector: the broken input, the
+/// error Alice must report and the step, without derived values.
+pub fn build_with_failure(sc: &Scenario) -> Value {
+    let mut v = build(sc);
+    let Some(fail) = sc.fail else { return v };
+    let obj = v.as_object_mut().unwrap();
+    obj.remove("derived");
+    obj.remove("stanzas");
+    match fail {
+        Fail::ForgedMac => {
+            let xml = obj["messages"][1]["xml"].as_str().unwrap().to_owned();
+            let at = xml.find("<field var=\"mac\"><value>").unwrap() + 25;
+            let mut b = xml.into_bytes();
+            b[at] = if b[at] == b'A' { b'B' } else { b'A' };
+            obj["messages"][1]["xml"] = json!(String::from_utf8(b).unwrap());
+            obj.insert("expect_error".into(), json!("bad-identity-mac"));
+            obj.insert(
+                "step".into(),
+                json!("alice: M_B, before ID_B is deciphered (XEP-0116 §4.6.2)"),
+            );
+        }
+        Fail::Expired => {
+            let expires = obj["alice"]["expires"].clone();
+            obj.insert("now".into(), expires);
+            obj.insert("expect_error".into(), json!("expired"));
+            obj.insert(
+                "step".into(),
+                json!("alice: now >= expires, before any cryptography (D50)"),
+            );
+        }
+    }
+    v
 }
 
 pub fn render(v: &Value) -> String {
