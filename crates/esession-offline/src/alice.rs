@@ -192,6 +192,9 @@ pub struct Receiver {
     /// Subscriber options, moved out of persistent storage (§3.4); their
     /// seen values count "since she came online".
     memory: MemoryOfflineStore,
+    /// N_A values whose records were destroyed after they expired, so that a
+    /// late stanza is still reported as [`Error::Expired`].
+    expired: Vec<Vec<u8>>,
 }
 
 /// The result of [`Receiver::came_online`].
@@ -245,9 +248,44 @@ impl Receiver {
             }
         }
         Ok(CameOnline {
-            receiver: Receiver { config, memory },
+            receiver: Receiver {
+                config,
+                memory,
+                expired: Vec::new(),
+            },
             clear_subscriber_options: pep::clear_subscriber_options("esession-clear"),
         })
+    }
+
+    /// Destroys every expired record (now ≥ expires, D50), in `store` and in
+    /// memory: its x values can no longer be used (XEP-0187 §3.4), so keeping
+    /// them only widens the window of §7.2. Returns how many were destroyed.
+    /// Later stanzas for them are still reported as [`Error::Expired`].
+    pub fn purge_expired<S: OfflineStore>(
+        &mut self,
+        now: SystemTime,
+        store: &mut S,
+    ) -> Result<usize, Error> {
+        let mut n = 0;
+        for n_a in self.memory.published_nonces().map_err(store_err)? {
+            if let Some(p) = self.memory.published(&n_a).map_err(store_err)?
+                && p.is_expired(now)
+            {
+                self.memory.remove_published(&n_a).map_err(store_err)?;
+                self.expired.push(n_a);
+                n += 1;
+            }
+        }
+        for n_a in store.published_nonces().map_err(store_err)? {
+            if let Some(p) = store.published(&n_a).map_err(store_err)?
+                && p.is_expired(now)
+            {
+                store.remove_published(&n_a).map_err(store_err)?;
+                self.expired.push(n_a);
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Verifies and decrypts an offline init stanza from Bob (XEP-0187 §3.4).
@@ -276,6 +314,9 @@ impl Receiver {
             return Err(Error::UnexpectedStanza("not an offline init"));
         };
         let n_a = response.nonce.clone();
+        if self.expired.contains(&n_a) {
+            return Err(Error::Expired);
+        }
         let (published, in_memory) = match self.memory.published(&n_a).map_err(store_err)? {
             Some(p) => (p, true),
             None => (
