@@ -71,6 +71,13 @@ pub struct Config {
     /// normalizes differently under D17 and D18 (Gajim's `<required />`
     /// elements; DECISIONS D18 "Gajim as Alice works only in the gajim profile").
     pub detect_gajim: bool,
+    /// `security` values, preferred first (XEP-0155 §8): what Alice offers and
+    /// what Bob accepts. `e2e` is an ESession; `c2s` and `none` allow a plain
+    /// stanza session as the fallback (XEP-0116 §4.4). Default `e2e` only.
+    pub security: Vec<String>,
+    /// Compressions of stanza content, preferred first (XEP-0116 `compress`,
+    /// XEP-0200 §6): `none` (D38) and optionally `zlib`. Default `none`.
+    pub compress: Vec<crate::Compression>,
 }
 
 /// A password shared with one contact, used as the other shared secret (OSS,
@@ -112,6 +119,8 @@ impl Default for Config {
             identity_key: None,
             three_message: false,
             detect_gajim: false,
+            security: vec!["e2e".to_owned()],
+            compress: vec![crate::Compression::None],
         }
     }
 }
@@ -169,6 +178,21 @@ impl Config {
             .any(|l| !LOGGING_OPTIONS.contains(&l.as_str()))
         {
             return Err(Error::Config("logging values are may and mustnot"));
+        }
+        if self.compress.is_empty()
+            || (self.profile == Profile::Gajim && self.compress != [crate::Compression::None])
+        {
+            return Err(Error::Config(
+                "compress needs an entry; gajim uses none only",
+            ));
+        }
+        if self.security.is_empty()
+            || self
+                .security
+                .iter()
+                .any(|s| !matches!(s.as_str(), "e2e" | "c2s" | "none"))
+        {
+            return Err(Error::Config("security values are e2e, c2s and none"));
         }
         if self
             .stanzas

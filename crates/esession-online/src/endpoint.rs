@@ -47,6 +47,13 @@ pub enum Output {
     /// Bob: a contact requests an ESession; call [`Endpoint::accept`] or
     /// [`Endpoint::reject`].
     Requested(Requested),
+    /// Bob: a contact requests an ESession that cannot be established, but
+    /// allows a plain stanza session (security `c2s`/`none`, XEP-0116 §4.4);
+    /// call [`Endpoint::accept`] (plain session) or [`Endpoint::reject`].
+    PlainRequested(PlainSession),
+    /// A plain stanza session (not encrypted!) was agreed: stanzas pass
+    /// through [`Endpoint::send`] and arrive as [`Output::Received`] as they are.
+    PlainEstablished(PlainSession),
     /// The SAS both users compare (XEP-0116 §9; DECISIONS D32). Call
     /// [`Endpoint::confirm_sas`] once the user confirmed it.
     SasReady {
@@ -79,6 +86,20 @@ pub struct Requested {
     pub thread: String,
     /// The options Bob will send if he accepts.
     pub negotiated: Negotiated,
+}
+
+/// A plain XEP-0155 stanza session instead of an ESession (XEP-0116 §4.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlainSession {
+    /// The peer's full JID.
+    pub peer: String,
+    /// The thread.
+    pub thread: String,
+    /// The agreed `security` value (`c2s` or `none`).
+    pub security: String,
+    /// The agreed logging value.
+    pub logging: String,
 }
 
 /// What [`Output::Established`] reports.
@@ -330,6 +351,10 @@ struct Terminating {
 enum State {
     Listening,
     Offered(Box<Offered>),
+    OfferedPlain(Box<negotiated::PlainChoice>),
+    /// A plain XEP-0155 stanza session (security c2s/none): nothing is
+    /// encrypted.
+    Plain,
     AwaitResponse(Box<AwaitResponse>),
     AwaitAliceAccept(Box<AwaitAliceAccept>),
     AwaitAliceAccept3(Box<AwaitAliceAccept3>),
@@ -343,7 +368,8 @@ impl State {
     fn name(&self) -> &'static str {
         match self {
             State::Listening => "listening",
-            State::Offered(_) => "offered",
+            State::Offered(_) | State::OfferedPlain(_) => "offered",
+            State::Plain => "plain stanza session",
             State::AwaitResponse(_) => "awaiting msg2",
             State::AwaitAliceAccept(_) | State::AwaitAliceAccept3(_) => "awaiting msg3",
             State::AwaitBobAccept(_) => "awaiting msg4",
@@ -495,11 +521,11 @@ impl<R: CryptoRng> Endpoint<R> {
         let offer = Offer {
             logging: c.logging.clone(),
             disclosure: vec![negotiated::DISCLOSURE_NEVER.to_owned()],
-            security: vec![negotiated::SECURITY_E2E.to_owned()],
+            security: c.security.clone(),
             modp: groups.iter().map(|g| g.number()).collect(),
             crypt_algs: c.crypt_algs.iter().map(|a| a.name().to_owned()).collect(),
             hash_algs: c.hash_algs.iter().map(|a| a.name().to_owned()).collect(),
-            compress: vec![negotiated::COMPRESS_NONE.to_owned()],
+            compress: c.compress.iter().map(|z| z.name().to_owned()).collect(),
             stanzas: c.stanzas.clone(),
             init_pubkey: mode_names(&c.init_pubkey),
             resp_pubkey: mode_names(&c.resp_pubkey),
@@ -588,6 +614,11 @@ impl<R> Endpoint<R> {
         matches!(self.state, State::Active(_))
     }
 
+    /// True in a plain (unencrypted) stanza session (security c2s/none).
+    pub fn is_plain(&self) -> bool {
+        matches!(self.state, State::Plain)
+    }
+
     /// True once the session is over (terminated or failed).
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed)
@@ -630,10 +661,25 @@ impl<R: CryptoRng> Endpoint<R> {
         }
         match &self.state {
             State::Closed => return Err(Error::InvalidState("the session is closed")),
-            State::Offered(_) => {
+            State::Offered(_) | State::OfferedPlain(_) => {
                 return Err(Error::InvalidState(
                     "waiting for the application to accept or reject",
                 ));
+            }
+            State::Plain => {
+                // XEP-0155: a plain stanza session; a terminate form ends it.
+                if matches!(
+                    stanza.negotiation(),
+                    Ok(Some(r)) if r.message == Negotiation::Terminate
+                ) {
+                    self.state = State::Closed;
+                    self.ctx
+                        .out
+                        .push_back(Output::Terminated(TerminationReason::ByPeer));
+                } else {
+                    self.ctx.out.push_back(Output::Received(stanza));
+                }
+                return Ok(());
             }
             State::Active(_)
                 if self.ctx.config.profile == Profile::Gajim
@@ -680,7 +726,9 @@ impl<R: CryptoRng> Endpoint<R> {
             State::AwaitBobAccept(s) => s.on_bob_accept(ctx, now, &stanza, store, trust),
             State::Active(s) => s.on_encrypted(ctx, now, stanza),
             State::Terminating(s) => s.on_encrypted(ctx, stanza),
-            State::Offered(_) | State::Closed => Err(Failure::silent(Error::Internal("state"))),
+            State::Offered(_) | State::OfferedPlain(_) | State::Plain | State::Closed => {
+                Err(Failure::silent(Error::Internal("state")))
+            }
         };
         match next {
             Ok(s) => self.state = s,
@@ -704,6 +752,40 @@ impl<R: CryptoRng> Endpoint<R> {
 
     /// Bob: accepts the request and queues msg2 (XEP-0116 §4.5; DECISIONS D21).
     pub fn accept(&mut self, _now: SystemTime) -> Result<(), Error> {
+        if let State::OfferedPlain(plain) = &self.state {
+            // XEP-0116 §4.4: accept the stanza session with security c2s/none.
+            let plain = (**plain).clone();
+            let mut form = esession_wire::DataForm::new(esession_wire::FormKind::Submit);
+            for (var, value) in [
+                ("FORM_TYPE", "urn:xmpp:ssn"),
+                ("accept", "1"),
+                (plain.logging_var.var(), plain.logging.as_str()),
+                ("disclosure", negotiated::DISCLOSURE_NEVER),
+                ("security", plain.security.as_str()),
+            ] {
+                form.fields.push(esession_wire::Field::values(
+                    var,
+                    None,
+                    vec![value.to_owned()],
+                ));
+            }
+            let mut s = self.ctx.message();
+            s.push(
+                esession_wire::Element::new("feature", esession_wire::NS_FEATURE_NEG)
+                    .with_child(form.to_element()),
+            );
+            self.ctx.out.push_back(Output::Send(s));
+            self.ctx
+                .out
+                .push_back(Output::PlainEstablished(PlainSession {
+                    peer: self.ctx.peer.clone(),
+                    thread: self.ctx.thread.clone(),
+                    security: plain.security,
+                    logging: plain.logging,
+                }));
+            self.state = State::Plain;
+            return Ok(());
+        }
         let State::Offered(_) = self.state else {
             return Err(Error::InvalidState("no request to accept"));
         };
@@ -725,7 +807,7 @@ impl<R: CryptoRng> Endpoint<R> {
 
     /// Bob: declines the request with an accept=`0` form (D44).
     pub fn reject(&mut self, _now: SystemTime) -> Result<(), Error> {
-        let State::Offered(_) = self.state else {
+        let (State::Offered(_) | State::OfferedPlain(_)) = self.state else {
             return Err(Error::InvalidState("no request to reject"));
         };
         let wire = Negotiation::Decline.to_wire().map_err(Error::Encode)?;
@@ -795,6 +877,15 @@ impl<R: CryptoRng> Endpoint<R> {
     /// DECISIONS D38) and queues it. The thread is set to the session's, and
     /// `to` to the peer if absent.
     pub fn send(&mut self, now: SystemTime, mut stanza: Stanza) -> Result<(), Error> {
+        if let State::Plain = self.state {
+            // A plain stanza session: nothing is encrypted (security c2s/none).
+            if stanza.to().is_none() {
+                stanza.set_attr("to", &self.ctx.peer);
+            }
+            stanza.set_thread(&self.ctx.thread);
+            self.ctx.out.push_back(Output::Send(stanza));
+            return Ok(());
+        }
         let State::Active(active) = &mut self.state else {
             return Err(Error::InvalidState("the session is not established"));
         };
@@ -906,6 +997,16 @@ impl<R: CryptoRng> Endpoint<R> {
     /// encrypted terminate form, destroys the send keys at once and keeps the
     /// receive keys until the acknowledgement or [`TERMINATE_ACK_TIMEOUT`].
     pub fn terminate(&mut self, now: SystemTime) -> Result<(), Error> {
+        if let State::Plain = self.state {
+            // XEP-0155 §7: the terminate form, in the clear.
+            let wire = Negotiation::Terminate.to_wire().map_err(Error::Encode)?;
+            self.ctx.send_form(&wire);
+            self.state = State::Closed;
+            self.ctx
+                .out
+                .push_back(Output::Terminated(TerminationReason::Unacknowledged));
+            return Ok(());
+        }
         let State::Active(_) = self.state else {
             return Err(Error::InvalidState("the session is not established"));
         };
@@ -1026,6 +1127,18 @@ fn on_request<R: CryptoRng>(ctx: &mut Ctx<R>, stanza: &Stanza) -> Result<State, 
     let request_vars = received.form.vars().map_err(encode)?;
     let choice = match negotiated::choose(&ctx.config, &request.offer) {
         Ok(c) => c,
+        Err(fields) if negotiated::choose_plain(&ctx.config, &request.offer).is_some() => {
+            let plain = negotiated::choose_plain(&ctx.config, &request.offer)
+                .ok_or(Error::Internal("plain choice"))?;
+            let _ = fields;
+            ctx.out.push_back(Output::PlainRequested(PlainSession {
+                peer: ctx.peer.clone(),
+                thread: ctx.thread.clone(),
+                security: plain.security.clone(),
+                logging: plain.logging.clone(),
+            }));
+            return Ok(State::OfferedPlain(Box::new(plain)));
+        }
         Err(fields) => {
             let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
             return Err(Failure::answer(
@@ -1094,7 +1207,7 @@ impl Offered {
             crypt_alg: n.cipher.name().to_owned(),
             hash_alg: n.hash.name().to_owned(),
             sign_alg: n.sign_alg.map(|a| a.uri().to_owned()),
-            compress: Some(negotiated::COMPRESS_NONE.to_owned()),
+            compress: Some(n.compress.name().to_owned()),
             stanzas: n.stanzas.clone(),
             init_pubkey: pk(choice.has_init_pubkey, n.init_pubkey),
             resp_pubkey: pk(choice.has_resp_pubkey, n.resp_pubkey),
@@ -1152,6 +1265,21 @@ impl AwaitResponse {
         store: &mut dyn RetainedSecretStore,
         trust: &mut dyn TrustStore,
     ) -> Result<State, Failure> {
+        if let Some((security, logging)) = plain_accept(stanza)
+            && self.offer.security.contains(&security)
+        {
+            // XEP-0116 §4.4: Bob accepted a plain stanza session instead.
+            if let Some(from) = stanza.from() {
+                ctx.peer = from.to_owned();
+            }
+            ctx.out.push_back(Output::PlainEstablished(PlainSession {
+                peer: ctx.peer.clone(),
+                thread: ctx.thread.clone(),
+                security,
+                logging,
+            }));
+            return Ok(State::Plain);
+        }
         let received = match stanza.negotiation() {
             Ok(Some(r)) => r,
             Ok(None) => {
@@ -1732,6 +1860,28 @@ impl Terminating {
             }
         }
     }
+}
+
+/// A plain stanza session accept (XEP-0116 §4.4): a submit form with
+/// accept true and security `c2s` or `none`. Returns (security, logging).
+fn plain_accept(stanza: &Stanza) -> Option<(String, String)> {
+    let feature = stanza
+        .children()
+        .find(|c| c.is("feature", esession_wire::NS_FEATURE_NEG))?;
+    let form = WireForm::from_element(feature.clone())
+        .ok()?
+        .data_form()
+        .ok()?;
+    if form.kind != esession_wire::FormKind::Submit || form.form_type() != Some("urn:xmpp:ssn") {
+        return None;
+    }
+    let value = |var: &str| form.field(var).and_then(|f| f.values.first()).cloned();
+    let security = value("security").filter(|v| v == "c2s" || v == "none")?;
+    matches!(value("accept").as_deref(), Some("1" | "true")).then_some(())?;
+    let logging = value("logging")
+        .or_else(|| value("otr"))
+        .unwrap_or_default();
+    Some((security, logging))
 }
 
 /// Bob's msg2 in the 3-message exchange (XEP-0116 §4.5 with dhkeys; D46):

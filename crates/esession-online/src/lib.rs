@@ -103,8 +103,8 @@ pub use config::{Config, LOGGING_OPTIONS, SharedPassword};
 #[doc(hidden)]
 pub use endpoint::TestPins;
 pub use endpoint::{
-    Endpoint, Established, GAJIM_FALLBACK_BODY, Output, Requested, TERMINATE_ACK_TIMEOUT,
-    TerminationReason, bare,
+    Endpoint, Established, GAJIM_FALLBACK_BODY, Output, PlainSession, Requested,
+    TERMINATE_ACK_TIMEOUT, TerminationReason, bare,
 };
 pub use error::{Error, PeerMisbehaved};
 pub use negotiated::Negotiated;

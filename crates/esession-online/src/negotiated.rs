@@ -14,8 +14,6 @@ use crate::pubkey::PubkeyMode;
 pub(crate) const VERSION: &str = "1.0";
 /// The only SAS algorithm (XEP-0116 §9).
 pub(crate) const SAS28X5: &str = "sas28x5";
-/// The only compression (D38).
-pub(crate) const COMPRESS_NONE: &str = "none";
 /// What Bob accepts for disclosure.
 pub(crate) const DISCLOSURE_NEVER: &str = "never";
 /// What Bob accepts for security.
@@ -114,10 +112,20 @@ pub(crate) fn choose(config: &Config, offer: &Offer) -> Result<Choice, Vec<Strin
     if stanzas.is_empty() {
         miss("stanzas");
     }
+    // XEP-0200 §6: Alice's first compression Bob supports.
+    let compress = offer
+        .compress
+        .iter()
+        .find_map(|n| crate::Compression::from_name(n).filter(|c| config.compress.contains(c)));
+    if compress.is_none() {
+        miss("compress");
+    }
+    if !config.security.iter().any(|v| v == SECURITY_E2E) {
+        miss("security");
+    }
     for (field, list, want) in [
         ("disclosure", &offer.disclosure, DISCLOSURE_NEVER),
         ("security", &offer.security, SECURITY_E2E),
-        ("compress", &offer.compress, COMPRESS_NONE),
         ("ver", &offer.ver, VERSION),
         ("sas_algs", &offer.sas_algs, SAS28X5),
     ] {
@@ -187,7 +195,7 @@ pub(crate) fn choose(config: &Config, offer: &Offer) -> Result<Choice, Vec<Strin
                     logging: logging.clone(),
                     stanzas,
                     rekey_freq: offer.rekey_freq.max(config.rekey_freq),
-                    compress: crate::Compression::None,
+                    compress: compress.unwrap_or_default(),
                     init_pubkey,
                     resp_pubkey,
                     sign_alg: sign_alg.filter(|_| keys_used),
@@ -202,6 +210,37 @@ pub(crate) fn choose(config: &Config, offer: &Offer) -> Result<Choice, Vec<Strin
         }
         _ => Err(bad),
     }
+}
+
+/// A plain stanza session Bob can offer instead of an ESession (XEP-0116
+/// §4.4 "Bob Accepts Stanza Session"; XEP-0155): Alice offered security
+/// `c2s` or `none` and Bob's configuration allows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlainChoice {
+    pub(crate) logging_var: LoggingVar,
+    pub(crate) logging: String,
+    pub(crate) security: String,
+}
+
+/// Bob's choice of a plain stanza session, if Alice allows one.
+pub(crate) fn choose_plain(config: &Config, offer: &Offer) -> Option<PlainChoice> {
+    let security = offer
+        .security
+        .iter()
+        .find(|v| matches!(v.as_str(), "c2s" | "none") && config.security.contains(v))?;
+    let logging = offer.logging.iter().find(|v| {
+        logging_policy_value(offer.logging_var, v)
+            .is_some_and(|p| config.logging.iter().any(|l| l == p))
+    })?;
+    offer
+        .disclosure
+        .iter()
+        .any(|v| v == DISCLOSURE_NEVER)
+        .then(|| PlainChoice {
+            logging_var: offer.logging_var,
+            logging: logging.clone(),
+            security: security.clone(),
+        })
 }
 
 /// Alice's checks of msg2 (XEP-0116 §4.6.1; D26): every choice was offered,
@@ -255,9 +294,15 @@ pub(crate) fn check_response(
         },
         Some(_) => return bad("sign_algs"),
     };
-    if !offered(&offer.compress, r.compress.as_ref()) {
-        return bad("compress");
-    }
+    let compress = match r
+        .compress
+        .as_ref()
+        .filter(|c| offer.compress.contains(c))
+        .and_then(|c| crate::Compression::from_name(c))
+    {
+        Some(c) if config.compress.contains(&c) => c,
+        _ => return bad("compress"),
+    };
     if r.stanzas.is_empty() || r.stanzas.iter().any(|s| !offer.stanzas.contains(s)) {
         return bad("stanzas");
     }
@@ -304,7 +349,7 @@ pub(crate) fn check_response(
         logging: r.logging.clone().unwrap_or_default(),
         stanzas: r.stanzas.clone(),
         rekey_freq,
-        compress: crate::Compression::None,
+        compress,
         init_pubkey,
         resp_pubkey,
         sign_alg,
