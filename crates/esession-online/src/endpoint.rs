@@ -177,6 +177,9 @@ struct Ctx<R> {
     stored_secret: Option<SecretBytes>,
     /// The peer's verified public key (D28 bytes), if it used one.
     peer_key: Option<Vec<u8>>,
+    /// Alice, 3-message: content to encrypt into msg3, and whether msg3
+    /// also terminates (object encryption, XEP-0116 §4.6.4).
+    object: Option<(Stanza, bool)>,
 }
 
 impl<R> Ctx<R> {
@@ -461,6 +464,7 @@ impl<R: CryptoRng> Endpoint<R> {
             sas_confirmed: false,
             stored_secret: None,
             peer_key: None,
+            object: None,
         };
         ctx.thread = match ctx.pins.thread.take() {
             Some(t) => t,
@@ -579,6 +583,7 @@ impl<R: CryptoRng> Endpoint<R> {
                 sas_confirmed: false,
                 stored_secret: None,
                 peer_key: None,
+                object: None,
             },
             state: State::Listening,
         })
@@ -721,7 +726,23 @@ impl<R: CryptoRng> Endpoint<R> {
         let next = match state {
             State::Listening => on_request(ctx, &stanza),
             State::AwaitResponse(s) => s.on_response(ctx, now, &stanza, store, trust),
-            State::AwaitAliceAccept3(s) => s.on_alice_accept(ctx, &stanza, trust),
+            State::AwaitAliceAccept3(s) => {
+                // XEP-0116 §4.6.4: msg3 may carry <c/> and a terminate field.
+                let stripped = strip_terminate(&stanza);
+                let terminate = stripped.is_some();
+                let msg3 = stripped.unwrap_or_else(|| stanza.clone());
+                match s.on_alice_accept(ctx, &msg3, trust) {
+                    Ok(State::Active(mut active)) => on_object(ctx, &mut active, stanza, terminate)
+                        .map(|()| {
+                            if terminate {
+                                State::Closed
+                            } else {
+                                State::Active(active)
+                            }
+                        }),
+                    other => other,
+                }
+            }
             State::AwaitAliceAccept(s) => s.on_alice_accept(ctx, now, &stanza, store, trust),
             State::AwaitBobAccept(s) => s.on_bob_accept(ctx, now, &stanza, store, trust),
             State::Active(s) => s.on_encrypted(ctx, now, stanza),
@@ -813,6 +834,24 @@ impl<R: CryptoRng> Endpoint<R> {
         let wire = Negotiation::Decline.to_wire().map_err(Error::Encode)?;
         self.ctx.send_form(&wire);
         self.state = State::Closed;
+        Ok(())
+    }
+
+    /// Alice, 3-message only, before msg2 arrives: encrypt `stanza`'s content
+    /// into msg3 itself (XEP-0116 §4.6.4). With `terminate`, msg3 also
+    /// carries the terminate field and the session ends at once: one stanza
+    /// carrying the accept, the encrypted content and the termination
+    /// ("object encryption" with forward secrecy).
+    pub fn send_with_accept(&mut self, stanza: Stanza, terminate: bool) -> Result<(), Error> {
+        if !matches!(self.state, State::AwaitResponse(_)) || !self.ctx.config.three_message {
+            return Err(Error::InvalidState(
+                "content rides on msg3 only in a 3-message negotiation before msg2",
+            ));
+        }
+        if stanza.kind() != StanzaKind::Message {
+            return Err(Error::StanzaKindNotNegotiated(stanza.kind().as_str()));
+        }
+        self.ctx.object = Some((stanza, terminate));
         Ok(())
     }
 
@@ -2058,24 +2097,126 @@ fn alice_three_message<R: CryptoRng>(
     if wire.form_bytes(ctx.norm()).map_err(encode)? != form_a2 {
         return Err(Failure::silent(Error::Internal("formA2 changed")));
     }
-    ctx.send_form(&wire);
+    let mut keys = TrafficState::new(
+        n.cipher,
+        (session.initiator(), c_a),
+        (session.responder(), c_b),
+        x,
+        response.dhkey,
+        n.rekey_freq,
+        n.compress,
+    );
     ctx.out.push_back(Output::Established(Established {
         negotiated: n.clone(),
         retained_secret_used: false,
         chain_verified: false,
     }));
+    let Some((mut object, terminate)) = ctx.object.take() else {
+        ctx.send_form(&wire);
+        return Ok(State::Active(Box::new(Active {
+            keys,
+            stanzas: n.stanzas,
+        })));
+    };
+    // XEP-0116 §4.6.4: msg3 carries <c/> (and, optionally, terminate).
+    let mut feature = wire.element().clone();
+    if terminate {
+        let mut form = wire.data_form().map_err(encode)?;
+        form.fields.push(esession_wire::Field::values(
+            "terminate",
+            None,
+            vec!["1".to_owned()],
+        ));
+        feature = esession_wire::Element::new("feature", esession_wire::NS_FEATURE_NEG)
+            .with_child(form.to_element());
+    }
+    keys.seal(&mut object, 0)?;
+    let c = object
+        .children()
+        .find(|e| e.is("c", esession_wire::NS_ESESSION_C))
+        .cloned()
+        .ok_or(Error::Internal("sealed stanza without <c/>"))?;
+    let mut msg3 = ctx.message();
+    msg3.push(feature);
+    msg3.push(c);
+    ctx.out.push_back(Output::Send(msg3));
+    if terminate {
+        // "the ESession is terminated immediately": every key drops here.
+        ctx.out
+            .push_back(Output::Terminated(TerminationReason::Unacknowledged));
+        return Ok(State::Closed);
+    }
     Ok(State::Active(Box::new(Active {
-        keys: TrafficState::new(
-            n.cipher,
-            (session.initiator(), c_a),
-            (session.responder(), c_b),
-            x,
-            response.dhkey,
-            n.rekey_freq,
-            n.compress,
-        ),
+        keys,
         stanzas: n.stanzas,
     })))
+}
+
+/// Bob: the encrypted content of an object-encryption msg3, and its
+/// termination (XEP-0116 §4.6.4).
+fn on_object<R>(
+    ctx: &mut Ctx<R>,
+    active: &mut Active,
+    stanza: Stanza,
+    terminate: bool,
+) -> Result<(), Failure> {
+    if stanza
+        .children()
+        .any(|e| e.is("c", esession_wire::NS_ESESSION_C))
+    {
+        // Only <c/> and the clear children are opened; the form stays out of m.
+        let mut el = stanza.into_element();
+        el.nodes_mut().retain(|n| {
+            !matches!(n, esession_wire::Node::Element(e)
+                if e.is("feature", esession_wire::NS_FEATURE_NEG))
+        });
+        let content = Stanza::from_element(el).map_err(encode)?;
+        match open(&mut active.keys, Some(&active.stanzas), content)? {
+            Decrypted::Content(s) => ctx.out.push_back(Output::Received(s)),
+            Decrypted::Nothing => {}
+            Decrypted::Terminate | Decrypted::TerminateAck => {
+                return Err(Failure::not_acceptable(
+                    PeerMisbehaved::UnexpectedMessage("a form inside msg3's content"),
+                    None,
+                ));
+            }
+        }
+    }
+    if terminate {
+        ctx.out
+            .push_back(Output::Terminated(TerminationReason::ByPeer));
+    }
+    Ok(())
+}
+
+/// An object-encryption msg3 (XEP-0116 §4.6.4): the stanza with the
+/// `terminate` field removed from its result form (formA2 is FORM_TYPE,
+/// accept and nonce, D46), or `None` if it has none.
+fn strip_terminate(stanza: &Stanza) -> Option<Stanza> {
+    let mut el = stanza.element().clone();
+    let mut found = false;
+    for node in el.nodes_mut() {
+        if let esession_wire::Node::Element(f) = node
+            && f.is("feature", esession_wire::NS_FEATURE_NEG)
+        {
+            let mut form = WireForm::from_element(f.clone()).ok()?.data_form().ok()?;
+            if form.kind != esession_wire::FormKind::Result {
+                return None;
+            }
+            let t = form.fields.iter().find(|x| x.var == "terminate")?;
+            if !matches!(t.values.as_slice(), [v] if v == "1" || v == "true") {
+                return None;
+            }
+            form.fields.retain(|x| x.var != "terminate");
+            *f = esession_wire::Element::new("feature", esession_wire::NS_FEATURE_NEG)
+                .with_child(form.to_element());
+            found = true;
+        }
+    }
+    if !found {
+        return None;
+    }
+    Stanza::from_element(el).ok()
 }
 
 impl AwaitAliceAccept3 {

@@ -540,3 +540,98 @@ fn three_message_refuses_a_bob_signature_made_with_another_key() {
     );
     assert!(!a.established() && !b.established());
 }
+
+/// Object encryption (XEP-0116 §4.6.4): msg3 carries the 3-message accept,
+/// the encrypted content and, optionally, the terminate field.
+fn object_session(terminate: bool) -> (Side, Side) {
+    let (ka, kb) = (key(SignAlg::RsaSha256, 50), key(SignAlg::RsaSha256, 51));
+    let mut a = Side {
+        jid: ALICE,
+        ep: Endpoint::initiate(
+            three(cfg(&[Key], &[Key], Some(ka))),
+            ChaCha20Rng::seed_from_u64(52),
+            now(),
+            "bob@example.com",
+        )
+        .unwrap(),
+        secrets: MemoryStore::new(),
+        trust: MemoryTrustStore::new(),
+        events: Vec::new(),
+        outbox: Vec::new(),
+        sent: Vec::new(),
+    };
+    let mut b = Side {
+        jid: BOB,
+        ep: Endpoint::responder(
+            three(cfg(&[Key], &[Key], Some(kb))),
+            ChaCha20Rng::seed_from_u64(53),
+        )
+        .unwrap(),
+        secrets: MemoryStore::new(),
+        trust: MemoryTrustStore::new(),
+        events: Vec::new(),
+        outbox: Vec::new(),
+        sent: Vec::new(),
+    };
+    a.collect();
+    let mut m = Stanza::new(StanzaKind::Message);
+    m.push(Element::new("body", "jabber:client").with_text("sealed object"));
+    a.ep.send_with_accept(m, terminate).unwrap();
+    for s in std::mem::take(&mut a.outbox) {
+        b.deliver(now(), &s);
+    }
+    b.ep.accept(now()).unwrap();
+    b.collect();
+    for s in std::mem::take(&mut b.outbox) {
+        a.deliver(now(), &s);
+    }
+    for s in std::mem::take(&mut a.outbox) {
+        b.deliver(now(), &s);
+    }
+    (a, b)
+}
+
+#[test]
+fn object_encryption_in_msg3_with_and_without_terminate() {
+    for terminate in [false, true] {
+        let (a, b) = object_session(terminate);
+        assert!(
+            a.failure().is_none() && b.failure().is_none(),
+            "{:?} {:?}",
+            a.failure(),
+            b.failure()
+        );
+        let msg3 = &a.sent[1];
+        assert!(msg3.contains("<c xmlns=\"http://www.xmpp.org/extensions/xep-0200.html#ns\">"));
+        assert!(!msg3.contains("sealed object"));
+        assert_eq!(msg3.contains("var=\"terminate\""), terminate);
+        assert!(b.events.iter().any(
+            |e| matches!(e, Output::Received(s) if s.to_xml().contains("<body>sealed object</body>"))
+        ));
+        assert!(b.established());
+        assert_eq!(b.ep.is_closed(), terminate);
+        assert_eq!(a.ep.is_closed(), terminate);
+        assert_eq!(
+            b.events.contains(&Output::Terminated(
+                esession_online::TerminationReason::ByPeer
+            )),
+            terminate
+        );
+    }
+}
+
+#[test]
+fn object_encryption_needs_the_3_message_exchange() {
+    let mut a = Endpoint::initiate(
+        Config::default(),
+        ChaCha20Rng::seed_from_u64(54),
+        now(),
+        "bob@example.com",
+    )
+    .unwrap();
+    let m = Stanza::new(StanzaKind::Message);
+    assert!(matches!(
+        a.send_with_accept(m, true),
+        Err(Error::InvalidState(_))
+    ));
+}
