@@ -160,7 +160,7 @@ def check_rejection(doc: dict, c: Checker) -> None:
 
 
 def derive(doc: dict, c: Checker) -> None:
-    if doc.get("profile") != "xep" or doc.get("mode") != "4-message":
+    if doc.get("profile") != "xep" or doc.get("mode") not in ("4-message", "3-message"):
         c.failures.append(f"unsupported profile/mode {doc.get('profile')}/{doc.get('mode')}")
         return
     if "expect_error" in doc:
@@ -168,7 +168,9 @@ def derive(doc: dict, c: Checker) -> None:
         return
     alice, bob, rec = doc["alice"], doc["bob"], doc["derived"]
     msgs = [form_fields(m["xml"]) for m in doc["messages"]]
-    m1, m2, m3, m4 = msgs
+    three = doc["mode"] == "3-message"
+    m1, m2, m3 = msgs[:3]
+    m4 = msgs[3] if not three else {}
     hash_name = one(m2, "hash_algs")
     H = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}[hash_name]
 
@@ -188,8 +190,11 @@ def derive(doc: dict, c: Checker) -> None:
     c.eq("msg1 my_nonce", b64d(one(m1, "my_nonce")), n_a)
     offered = [int(g) for g in m1["modp"]]
     es = {g: mpi(pow(2, int(alice["dh"][str(g)]["x"], 16), prime(g))) for g in offered}
-    c.eq("msg1 dhhashes = SHA256(mpi(e_i)) (D7)", [b64d(v) for v in m1["dhhashes"]],
-         [hashlib.sha256(es[g]).digest() for g in offered])
+    if three:
+        c.eq("msg1 dhkeys = mpi(e_i) (D46)", [b64d(v) for v in m1["dhkeys"]], [es[g] for g in offered])
+    else:
+        c.eq("msg1 dhhashes = SHA256(mpi(e_i)) (D7)", [b64d(v) for v in m1["dhhashes"]],
+             [hashlib.sha256(es[g]).digest() for g in offered])
     group = int(one(m2, "modp"))
     p = prime(group)
     d = b64d(one(m2, "dhkeys"))
@@ -199,10 +204,14 @@ def derive(doc: dict, c: Checker) -> None:
     c_a = int.from_bytes(b64d(one(m2, "counter")), "big")
     c.eq("msg2 counter = C_A", c_a, int(bob["counter_a"], 16))
     c_b = c_a ^ (1 << 127)  # D12
-    e = b64d(one(m3, "dhkeys"))
-    c.eq("msg3 dhkeys = e of the chosen group", e, es[group])
+    if three:
+        e = es[group]
+        c.eq("msg3 carries no dhkeys (D46)", "dhkeys" in m3, False)
+    else:
+        e = b64d(one(m3, "dhkeys"))
+        c.eq("msg3 dhkeys = e of the chosen group", e, es[group])
+        c.eq("msg4 nonce echoes N_A", b64d(one(m4, "nonce")), n_a)
     c.eq("msg3 nonce echoes N_B", b64d(one(m3, "nonce")), n_b)
-    c.eq("msg4 nonce echoes N_A", b64d(one(m4, "nonce")), n_a)
 
     # K and the provisional keys (D8-D11).
     dv, ev = int.from_bytes(d, "big"), int.from_bytes(e, "big")
@@ -212,11 +221,13 @@ def derive(doc: dict, c: Checker) -> None:
     k = H(mpi(shared)).digest()
     c.eq("k_dh", k, unhex(rec["k_dh"]))
     pa = keys(k, "Initiator")
-    for kind in ("KC", "KM", "KS"):
-        c.eq(f"provisional {kind}A", pa[kind], unhex(rec["provisional_keys"][f"{kind}A"]))
+    if not three:
+        for kind in ("KC", "KM", "KS"):
+            c.eq(f"provisional {kind}A", pa[kind], unhex(rec["provisional_keys"][f"{kind}A"]))
 
     form_a, form_b = rec["form_a"].encode(), rec["form_b"].encode()
-    form_a2, form_b2 = rec["form_a2"].encode(), rec["form_b2"].encode()
+    # D46: 3-message has no formB2 (macB omits it).
+    form_a2, form_b2 = rec["form_a2"].encode(), (rec["form_b2"].encode() if not three else b"")
 
     # Public keys (D27-D31): pubKey = the D28 <KeyValue/> string; mode key sends it,
     # mode hash sends <fingerprint>b64(SHA256(pubKey))</fingerprint>; either way the
@@ -248,6 +259,30 @@ def derive(doc: dict, c: Checker) -> None:
 
     pub_a, pub_b = pubkey(alice), pubkey(bob)
 
+    def retained(m_a: bytes) -> dict:
+        # Retained secrets and the OSS (D33-D37).
+        rshashes = [b64d(v) for v in m3.get("rshashes", [])]
+        c.eq("rshashes = HMAC(N_A, RS_i) + recorded randoms (D33)",
+             sorted(rshashes),
+             sorted([hm(n_a, unhex(rs)) for rs in alice["retained_secrets"]]
+                    + [unhex(r) for r in alice["rshashes_random"]]))
+        srs = next((unhex(rs) for rs in bob["retained_secrets"] if hm(n_a, unhex(rs)) in rshashes), None)
+        c.eq("bob's SRS", srs, unhex(rec["srs"]) if rec.get("srs") else None)
+        oss = unhex(bob.get("oss"))
+        c.eq("same OSS", alice.get("oss"), bob.get("oss"))
+        k_final = H(k + (srs or b"") + oss).digest()
+        c.eq("k_final", k_final, unhex(rec["k_final"]))
+        srshash = hm(srs, b"Shared Retained Secret") if srs else unhex(bob["srshash_random"])
+        c.eq("msg4 srshash", b64d(one(m4, "srshash")), srshash)
+        c.eq("alice's SRS", next((unhex(rs) for rs in alice["retained_secrets"]
+                                 if hm(unhex(rs), b"Shared Retained Secret") == srshash), None), srs)
+        c.eq("new_retained_secret", hm(k_final, b"New Retained Secret"), unhex(rec["new_retained_secret"]))
+        final = {"alice": keys(k_final, "Initiator"), "bob": keys(k_final, "Responder")}
+        for who, side in (("alice", "A"), ("bob", "B")):
+            for kind in ("KC", "KM", "KS"):
+                c.eq(f"{kind}{side}", final[who][kind], unhex(rec["keys"][f"{kind}{side}"]))
+        return final
+
     # Alice's identity (XEP-0116 §4.6.3).
     mac_a = hm(pa["KS"], n_b, n_a, e, pub_a, form_a, form_a2)
     c.eq("mac_a", mac_a, unhex(rec["mac_a"]))
@@ -257,38 +292,26 @@ def derive(doc: dict, c: Checker) -> None:
     c.eq("msg3 mac = M_A", b64d(one(m3, "mac")), m_a)
     c.eq("id_a", id_a, unhex(rec["id_a"]))
     c.eq("m_a", m_a, unhex(rec["m_a"]))
-    c.eq("sas (D32)", sas28x5(H(m_a + form_b + b"Short Authentication String").digest()), rec["sas"])
+    if three:
+        # D46: the keys from K are final; no SAS, no SRS/OSS step; Bob's identity is in msg2.
+        final = {"alice": pa, "bob": keys(k, "Responder")}
+        for who, side in (("alice", "A"), ("bob", "B")):
+            for kind in ("KC", "KM", "KS"):
+                c.eq(f"{kind}{side}", final[who][kind], unhex(rec["keys"][f"{kind}{side}"]))
+        bob_msg, bob_where = m2, "msg2"
+    else:
+        c.eq("sas (D32)", sas28x5(H(m_a + form_b + b"Short Authentication String").digest()), rec["sas"])
+        final = retained(m_a)
+        bob_msg, bob_where = m4, "msg4"
 
-    # Retained secrets and the OSS (D33-D37).
-    rshashes = [b64d(v) for v in m3.get("rshashes", [])]
-    c.eq("rshashes = HMAC(N_A, RS_i) + recorded randoms (D33)",
-         sorted(rshashes),
-         sorted([hm(n_a, unhex(rs)) for rs in alice["retained_secrets"]]
-                + [unhex(r) for r in alice["rshashes_random"]]))
-    srs = next((unhex(rs) for rs in bob["retained_secrets"] if hm(n_a, unhex(rs)) in rshashes), None)
-    c.eq("bob's SRS", srs, unhex(rec["srs"]) if rec.get("srs") else None)
-    oss = unhex(bob.get("oss"))
-    c.eq("same OSS", alice.get("oss"), bob.get("oss"))
-    k_final = H(k + (srs or b"") + oss).digest()
-    c.eq("k_final", k_final, unhex(rec["k_final"]))
-    srshash = hm(srs, b"Shared Retained Secret") if srs else unhex(bob["srshash_random"])
-    c.eq("msg4 srshash", b64d(one(m4, "srshash")), srshash)
-    c.eq("alice's SRS", next((unhex(rs) for rs in alice["retained_secrets"]
-                             if hm(unhex(rs), b"Shared Retained Secret") == srshash), None), srs)
-    c.eq("new_retained_secret", hm(k_final, b"New Retained Secret"), unhex(rec["new_retained_secret"]))
-    final = {"alice": keys(k_final, "Initiator"), "bob": keys(k_final, "Responder")}
-    for who, side in (("alice", "A"), ("bob", "B")):
-        for kind in ("KC", "KM", "KS"):
-            c.eq(f"{kind}{side}", final[who][kind], unhex(rec["keys"][f"{kind}{side}"]))
-
-    # Bob's identity (§4.7.4).
+    # Bob's identity (§4.5.4 in msg2 for 3-message, §4.7.4 in msg4).
     kb = final["bob"]
     mac_b = hm(kb["KS"], n_a, n_b, d, pub_b, form_b, form_b2)
     c.eq("mac_b", mac_b, unhex(rec["mac_b"]))
     id_b = aes_ctr(kb["KC"], c_b, identity(bob, mac_b, pub_b, rec.get("sign_b"), "bob"))
-    c.eq("msg4 identity = ID_B", b64d(one(m4, "identity")), id_b)
+    c.eq(f"{bob_where} identity = ID_B", b64d(one(bob_msg, "identity")), id_b)
     m_b = hm(kb["KM"], mpi(c_b), id_b)
-    c.eq("msg4 mac = M_B", b64d(one(m4, "mac")), m_b)
+    c.eq(f"{bob_where} mac = M_B", b64d(one(bob_msg, "mac")), m_b)
 
     # XEP-0200 stanzas: counters continue after the identities and through re-keys
     # (D13, D41); the MAC is over m_content || mpi(C), verified before deciphering

@@ -116,6 +116,15 @@ pub fn run(path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
     Ok(cases.0)
 }
 
+/// The key the session keys come from: K_final (4-message) or K (3-message, D46).
+fn session_k(file: &Value, d: &Value) -> Result<Vec<u8>, String> {
+    if str_field(file, "mode")? == "3-message" {
+        hex_field(d, "k_dh")
+    } else {
+        hex_field(d, "k_final")
+    }
+}
+
 /// The sigma runner's identity cases that assume mode `key`.
 const HASH_MODE_REPLACED: [&str; 6] = [
     "id_a",
@@ -143,7 +152,7 @@ fn hash_mode_identities(cases: &mut Cases, file: &Value) -> Result<(), String> {
         Role::Initiator,
     )
     .map_err(|e| e.to_string())?;
-    let session = SessionKeys::derive(hash, cipher, Profile::Xep, &hex_field(d, "k_final")?)
+    let session = SessionKeys::derive(hash, cipher, Profile::Xep, &session_k(file, d)?)
         .map_err(|e| e.to_string())?;
     for (who, keys, c, sig, id, m) in [
         ("alice", &provisional, ctr.c_a, "sign_a", "id_a", "m_a"),
@@ -260,6 +269,7 @@ fn config(file: &Value, party: &Value, modp_key: &str) -> Result<Config, String>
         c.sign_algs = vec![SignAlg::RsaSha256];
         c.identity_key = Some(IdentityKey::new(key));
     }
+    c.three_message = str_field(file, "mode")? == "3-message";
     if let Some(oss) = party.get("oss").and_then(Value::as_str) {
         let bytes = hex::decode(oss).map_err(|e| format!("oss: {e}"))?;
         let pw = String::from_utf8(bytes).map_err(|e| format!("oss: {e}"))?;
@@ -375,8 +385,8 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
         nonce: Some(hex_field(alice, "nonce")?),
         dh_x,
         rshashes: match derived {
-            Some(d) => Some(hex_list(d, "rshashes")?),
-            None => None,
+            Some(d) if d.get("rshashes").is_some() => Some(hex_list(d, "rshashes")?),
+            _ => None,
         },
         rekey_x: rekey_x(file, "alice")?,
         ..TestPins::default()
@@ -504,12 +514,18 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
         );
     }
     if let Some(d) = derived {
-        let sas = str_field(d, "sas")?;
+        // 3-message sessions have no SAS (D46).
+        let sas: Vec<String> = d
+            .get("sas")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
         for (who, side) in ["alice", "bob"].iter().zip(&sides) {
             cases.check(
                 &format!("{who} reports the recorded SAS"),
                 side.sas.clone(),
-                vec![sas.to_owned()],
+                sas.clone(),
             );
         }
     }
@@ -551,7 +567,7 @@ fn rekeyed_stanzas(cases: &mut Cases, file: &Value) -> Result<(), String> {
     let d = obj(file, "derived")?;
     let hash = HashAlg::from_name(str_field(neg, "hash_algs")?).map_err(|e| e.to_string())?;
     let cipher = CipherAlg::from_name(str_field(neg, "crypt_algs")?).map_err(|e| e.to_string())?;
-    let session = SessionKeys::derive(hash, cipher, Profile::Xep, &hex_field(d, "k_final")?)
+    let session = SessionKeys::derive(hash, cipher, Profile::Xep, &session_k(file, d)?)
         .map_err(|e| e.to_string())?;
     let mut rekeys = Vec::new();
     for rk in file
@@ -684,7 +700,64 @@ fn stanza_values(cases: &mut Cases, file: &Value) -> Result<(), String> {
     let alice = obj(file, "alice")?;
     let bob = obj(file, "bob")?;
     let d = obj(file, "derived")?;
-    let msgs = arr(file, "messages")?;
+    if str_field(file, "mode")? == "3-message" {
+        messages_3(cases, alice, bob, d, arr(file, "messages")?)?;
+    } else {
+        messages_4(cases, alice, bob, d, arr(file, "messages")?)?;
+    }
+    let mut rekey_seen = 0usize;
+    for (i, st) in file
+        .get("stanzas")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let stanza = Stanza::parse(str_field(st, "xml")?).map_err(|e| e.to_string())?;
+        let c = stanza
+            .encrypted()
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("stanza {i}: no <c/>"))?;
+        cases.check(
+            &format!("stanza {i} <data/> = data"),
+            c.content.data.clone().unwrap_or_default(),
+            hex_field(st, "data")?,
+        );
+        if let Some(e) = &c.content.key {
+            // The n-th <key/> is the e of the n-th recorded re-key (D41).
+            let n = rekey_seen;
+            rekey_seen += 1;
+            let recorded = arr(file, "rekeys")?
+                .get(n)
+                .ok_or_else(|| format!("stanza {i}: <key/> without a recorded re-key"))?;
+            cases.check(
+                &format!("stanza {i} <key/> = e of re-key {n}"),
+                e.clone(),
+                hex_field(recorded, "e")?,
+            );
+        }
+        cases.check(
+            &format!("stanza {i} <mac/> = mac"),
+            c.content.mac.clone(),
+            hex_field(st, "mac")?,
+        );
+        cases.check(
+            &format!("stanza {i} m_content (D39)"),
+            String::from_utf8_lossy(&c.m_content).into_owned(),
+            str_field(st, "m_content")?.to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// The 4-message negotiation's stanzas against the recorded values.
+fn messages_4(
+    cases: &mut Cases,
+    alice: &Value,
+    bob: &Value,
+    d: &Value,
+    msgs: &[Value],
+) -> Result<(), String> {
     if msgs.len() != 4 {
         return Err(format!("{} negotiation messages, not 4", msgs.len()));
     }
@@ -759,48 +832,69 @@ fn stanza_values(cases: &mut Cases, file: &Value) -> Result<(), String> {
         hex_field(d, "id_b")?,
     );
     cases.check("msg4 mac = M_B", m4.mac.clone(), hex_field(d, "m_b")?);
-    let mut rekey_seen = 0usize;
-    for (i, st) in file
-        .get("stanzas")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let stanza = Stanza::parse(str_field(st, "xml")?).map_err(|e| e.to_string())?;
-        let c = stanza
-            .encrypted()
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("stanza {i}: no <c/>"))?;
+    Ok(())
+}
+
+/// The 3-message negotiation's stanzas (D46) against the recorded values.
+fn messages_3(
+    cases: &mut Cases,
+    alice: &Value,
+    bob: &Value,
+    d: &Value,
+    msgs: &[Value],
+) -> Result<(), String> {
+    if msgs.len() != 3 {
+        return Err(format!("{} negotiation messages, not 3", msgs.len()));
+    }
+    let (m1, form_a) = parse(&msgs[0])?;
+    let (m2, form_b) = parse(&msgs[1])?;
+    let (m3, form_a2) = parse(&msgs[2])?;
+    for (name, got) in [
+        ("form_a", &form_a),
+        ("form_b", &form_b),
+        ("form_a2", &form_a2),
+    ] {
         cases.check(
-            &format!("stanza {i} <data/> = data"),
-            c.content.data.clone().unwrap_or_default(),
-            hex_field(st, "data")?,
-        );
-        if let Some(e) = &c.content.key {
-            // The n-th <key/> is the e of the n-th recorded re-key (D41).
-            let n = rekey_seen;
-            rekey_seen += 1;
-            let recorded = arr(file, "rekeys")?
-                .get(n)
-                .ok_or_else(|| format!("stanza {i}: <key/> without a recorded re-key"))?;
-            cases.check(
-                &format!("stanza {i} <key/> = e of re-key {n}"),
-                e.clone(),
-                hex_field(recorded, "e")?,
-            );
-        }
-        cases.check(
-            &format!("stanza {i} <mac/> = mac"),
-            c.content.mac.clone(),
-            hex_field(st, "mac")?,
-        );
-        cases.check(
-            &format!("stanza {i} m_content (D39)"),
-            String::from_utf8_lossy(&c.m_content).into_owned(),
-            str_field(st, "m_content")?.to_owned(),
+            &format!("{name} is the normalized form of its message (D16, D17)"),
+            got.as_str(),
+            str_field(d, name)?,
         );
     }
+    let (Negotiation::Request(m1), Negotiation::Response(m2), Negotiation::AliceAccept(m3)) =
+        (m1, m2, m3)
+    else {
+        return Err("not a 3-message negotiation".to_owned());
+    };
+    let n_a = hex_field(alice, "nonce")?;
+    let n_b = hex_field(bob, "nonce")?;
+    cases.check("msg1 my_nonce = N_A", &m1.offer.my_nonce, &n_a);
+    let mut es = Vec::new();
+    for g in &m1.offer.modp {
+        es.push(hex_field(obj(obj(alice, "dh")?, &g.to_string())?, "e")?);
+    }
+    cases.check(
+        "msg1 dhkeys = e per offered group (D46)",
+        m1.offer.dh,
+        DhValues::Keys(es),
+    );
+    cases.check("msg2 my_nonce = N_B", &m2.my_nonce, &n_b);
+    cases.check("msg2 nonce = N_A", &m2.nonce, &n_a);
+    cases.check("msg2 dhkeys = d", m2.dhkey.clone(), hex_field(bob, "d")?);
+    cases.check("msg2 counter = C_A", m2.counter, counter(bob, "counter_a")?);
+    cases.check(
+        "msg2 identity = ID_B",
+        m2.identity.clone(),
+        Some(hex_field(d, "id_b")?),
+    );
+    cases.check("msg2 mac = M_B", m2.mac.clone(), Some(hex_field(d, "m_b")?));
+    cases.check("msg3 nonce = N_B", &m3.nonce, &n_b);
+    cases.check("msg3 has no dhkeys (D46)", m3.dhkey.clone(), None);
+    cases.check(
+        "msg3 identity = ID_A",
+        m3.identity.clone(),
+        hex_field(d, "id_a")?,
+    );
+    cases.check("msg3 mac = M_A", m3.mac.clone(), hex_field(d, "m_a")?);
     Ok(())
 }
 
@@ -856,7 +950,10 @@ mod tests {
             if v.get("derived").is_none() {
                 continue;
             }
-            for key in ["k_dh", "mac_b", "new_retained_secret", "srshash"] {
+            for key in ["k_dh", "mac_b", "new_retained_secret", "srshash", "id_a"] {
+                if v["derived"].get(key).is_none() {
+                    continue; // 3-message: no retained-secret step
+                }
                 let mut w = v.clone();
                 let h = w["derived"][key].as_str().unwrap();
                 let flipped = format!("{}{}", if h.starts_with('0') { "1" } else { "0" }, &h[1..]);

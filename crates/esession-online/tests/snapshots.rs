@@ -68,6 +68,11 @@ fn transcript_rsa_hash_mode() {
     check("4message-rsa-hash");
 }
 
+#[test]
+fn transcript_3message() {
+    check("3message-rsa-keys");
+}
+
 /// Every scenario has a snapshot test above.
 #[test]
 fn every_scenario_is_snapshotted() {
@@ -81,6 +86,7 @@ fn every_scenario_is_snapshotted() {
         "rekey-by-bob",
         "4message-rsa-keys",
         "4message-rsa-hash",
+        "3message-rsa-keys",
     ];
     for sc in SCENARIOS {
         assert!(

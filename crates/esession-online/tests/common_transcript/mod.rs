@@ -103,6 +103,8 @@ pub struct Scenario {
     /// `key` or `hash` mode. In `hash` mode each trust store already holds
     /// the other's key.
     pub pubkey: Option<PubkeyMode>,
+    /// The 3-message SIGMA-I exchange (D46; needs `pubkey`).
+    pub three_message: bool,
 }
 
 const CHAT: &[Step] = &[
@@ -111,6 +113,20 @@ const CHAT: &[Step] = &[
 ];
 
 pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "3message-rsa-keys",
+        title: "3-message SIGMA-I (D46): dhkeys in the request, Bob's signed identity in msg2, Alice's in msg3; RSA-2048 keys in key mode; a message each way",
+        alice_modp: &[14, 5],
+        bob_modp: &[14, 5],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: false,
+        steps: CHAT,
+        expect_error: None,
+        rekey_freq: u32::MAX,
+        pubkey: Some(PubkeyMode::Key),
+        three_message: true,
+    },
     Scenario {
         name: "4message-rsa-keys",
         title: "4-message SIGMA-R with RSA-2048 public keys in key mode both ways (rsa-sha256, D27-D31); trust stores empty, so both report a new key",
@@ -123,6 +139,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect_error: None,
         rekey_freq: u32::MAX,
         pubkey: Some(PubkeyMode::Key),
+        three_message: false,
     },
     Scenario {
         name: "4message-rsa-hash",
@@ -136,6 +153,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect_error: None,
         rekey_freq: u32::MAX,
         pubkey: Some(PubkeyMode::Hash),
+        three_message: false,
     },
     Scenario {
         name: "4message-no-keys",
@@ -149,6 +167,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect_error: None,
         rekey_freq: u32::MAX,
         pubkey: None,
+        three_message: false,
     },
     Scenario {
         name: "4message-retained-secret",
@@ -162,6 +181,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect_error: None,
         rekey_freq: u32::MAX,
         pubkey: None,
+        three_message: false,
     },
     Scenario {
         name: "4message-shared-password",
@@ -175,6 +195,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect_error: None,
         rekey_freq: u32::MAX,
         pubkey: None,
+        three_message: false,
     },
     Scenario {
         name: "4message-termination",
@@ -192,6 +213,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect_error: None,
         rekey_freq: u32::MAX,
         pubkey: None,
+        three_message: false,
     },
     Scenario {
         name: "rejection-no-acceptable-modp",
@@ -205,6 +227,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect_error: Some("not-acceptable modp"),
         rekey_freq: u32::MAX,
         pubkey: None,
+        three_message: false,
     },
     Scenario {
         name: "rekey-by-alice",
@@ -225,6 +248,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect_error: None,
         rekey_freq: 2,
         pubkey: None,
+        three_message: false,
     },
     Scenario {
         name: "rekey-by-bob",
@@ -245,6 +269,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect_error: None,
         rekey_freq: 2,
         pubkey: None,
+        three_message: false,
     },
 ];
 
@@ -437,6 +462,7 @@ pub fn alice_config(sc: &Scenario, key: Option<&[u8]>) -> Config {
     c.crypt_algs = vec![sc.cipher];
     c.shared_password = sc.password.map(SharedPassword::new);
     c.rekey_freq = sc.rekey_freq;
+    c.three_message = sc.three_message;
     c
 }
 
@@ -851,11 +877,10 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
             sc.name, sc.name
         ),
         "profile": "xep",
-        "mode": "4-message",
+        "mode": if sc.three_message { "3-message" } else { "4-message" },
         "thread": s.thread,
         "alice": alice,
     });
-    let kinds = ["request", "response", "accept", "accept"];
     if let Some(err) = sc.expect_error {
         // A rejection: msg1 and the error answer, nothing derived.
         doc["bob"] = json!({
@@ -883,6 +908,377 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
         return doc;
     }
 
+    let Negotiated4 {
+        session,
+        mut next,
+        group,
+        cipher,
+        e,
+        d,
+    } = if sc.three_message {
+        three_message(sc, s, &stanzas, &mut doc, oss.as_ref())
+    } else {
+        four_message(sc, s, &stanzas, &mut doc, oss.as_ref())
+    };
+    let n_neg = if sc.three_message { 3 } else { 4 };
+    let mut out = Vec::new();
+    let mut termination = Vec::new();
+    let mut contents = sc.steps.iter().filter_map(|st| match st {
+        Step::Send(_, c) => Some(*c),
+        Step::Terminate(_) | Step::Rekey(_) => None,
+    });
+    // Which keys each side sends under: None = the session keys, Some(i) =
+    // re-key i (its initiator keys for whoever sent <key/>, D41).
+    let mut under: [Option<usize>; 2] = [None, None];
+    let mut rekeys: Vec<(Who, keys::RekeyKeys)> = Vec::new();
+    let mut rekey_json = Vec::new();
+    // The latest public value of each side (a re-key uses the peer's latest).
+    let mut latest_public = [e.clone(), d.clone()];
+    let mut rekey_x = [s.alice_rekey_x.iter(), s.bob_rekey_x.iter()];
+    for (from, xml) in &stanzas[n_neg..] {
+        let st = Stanza::parse(xml).expect("stanza");
+        let c = st.encrypted().expect("<c/>").expect("an encrypted stanza");
+        let from_alice = *from == Who::Alice;
+        let slot = usize::from(!from_alice);
+        let (kc, km) = match under[slot] {
+            None => {
+                let dk = session.of(if from_alice {
+                    Role::Initiator
+                } else {
+                    Role::Responder
+                });
+                (dk.kc().clone(), dk.km().clone())
+            }
+            Some(i) => {
+                let (by, rk) = &rekeys[i];
+                let tk = if *by == *from {
+                    &rk.initiator
+                } else {
+                    &rk.acceptor
+                };
+                (tk.kc.clone(), tk.km.clone())
+            }
+        };
+        let before = next[slot];
+        // D40: the MAC over m_content ‖ mpi(C on entry), checked first.
+        let mac_ok = HASH
+            .verify_hmac(
+                km.as_bytes(),
+                &[&c.m_content, &mpi::encode_u128(before)],
+                &c.content.mac,
+            )
+            .is_ok();
+        assert!(mac_ok, "{}: stanza MAC under the expected keys", sc.name);
+        let data = c.content.data.clone().unwrap_or_default();
+        let mut plain = data.clone();
+        let blocks = if c.content.data.is_some() {
+            kc.apply_keystream(Profile::Xep.cipher_counter(before), &mut plain)
+                .expect("keystream")
+        } else {
+            1 // D40: a stanza without <data/> advances the counter by one
+        };
+        let after = counters::advance(before, blocks);
+        next[slot] = after;
+        let plaintext = String::from_utf8(plain).expect("utf-8 plaintext");
+        let label = under[slot].map_or_else(|| "session".to_owned(), |i| format!("rekey {i}"));
+        // <old/>: retired MAC keys published in the clear (XEP-0200 §8, D41).
+        let old_keys: Vec<String> = c.content.old.iter().map(|k| hx(k)).collect();
+        if let Some(new_e) = &c.content.key {
+            // A re-key (XEP-0200 §7.2, D41): K = mpi(peer_latest^x'), unhashed.
+            let x_bytes = rekey_x[slot].next().expect("a pinned re-key exponent");
+            let xk = DhPrivateKey::from_bytes(group, x_bytes).expect("rekey x");
+            assert_eq!(
+                xk.public_key(),
+                new_e.as_slice(),
+                "{}: <key/> = g^x'",
+                sc.name
+            );
+            let peer_public = latest_public[1 - slot].clone();
+            let kk = xk.shared_secret(&peer_public).expect("rekey K");
+            let rk =
+                keys::rekey_keys(HASH, cipher, Profile::Xep, kk.as_bytes()).expect("rekey keys");
+            rekey_json.push(json!({
+                "from": from.name(),
+                "x": hx(x_bytes),
+                "e": hx(new_e),
+                "peer_public": hx(&peer_public),
+                "shared_secret": hx(kk.as_bytes()),
+                "keys": {
+                    "KCA": hx(rk.initiator.kc.key_bytes()),
+                    "KMA": hx(rk.initiator.km.as_bytes()),
+                    "KCB": hx(rk.acceptor.kc.key_bytes()),
+                    "KMB": hx(rk.acceptor.km.as_bytes()),
+                },
+            }));
+            latest_public[slot] = new_e.clone();
+            rekeys.push((*from, rk));
+            // Delivered at once: both sides switch (the receiver answers with <new/>).
+            under = [Some(rekeys.len() - 1); 2];
+        }
+        let form = content_stanza(if plaintext.is_empty() { "" } else { &plaintext })
+            .negotiation()
+            .expect("plaintext parses")
+            .map(|n| n.message);
+        let kind = if c.content.key.is_some() {
+            assert!(plaintext.is_empty(), "{}: a bare re-key", sc.name);
+            "rekey"
+        } else if let Some(message) = form {
+            match message {
+                Negotiation::Terminate => "terminate",
+                Negotiation::TerminateAck => "terminate-ack",
+                other => panic!("{}: unexpected form {other:?}", sc.name),
+            }
+        } else {
+            let expected = contents.next().expect("a content step");
+            assert_eq!(plaintext, expected, "{}: stanza plaintext", sc.name);
+            "content"
+        };
+        if kind != "content" {
+            termination.push(
+                json!({"from": from.name(), "kind": kind, "xml": xml, "old_mac_keys": old_keys}),
+            );
+        }
+        out.push(json!({
+            "from": from.name(),
+            "kind": kind,
+            "under": label,
+            "old_mac_keys": old_keys,
+            "plaintext": plaintext,
+            "counter_before": counter_hex(before),
+            "counter_after": counter_hex(after),
+            "data": hx(&data),
+            "m_content": String::from_utf8(c.m_content.clone()).expect("utf-8"),
+            "mac": hx(&c.content.mac),
+            "xml": xml,
+        }));
+    }
+    doc["stanzas"] = json!(out);
+    if !rekey_json.is_empty() {
+        doc["rekeys"] = json!(rekey_json);
+    }
+    if !termination.is_empty() {
+        doc["termination"] = json!(termination);
+    }
+    doc
+}
+
+/// What the negotiation left for the XEP-0200 stanzas.
+struct Negotiated4 {
+    session: SessionKeys,
+    /// The counters of the first stanza each way (after the identities, D13).
+    next: [u128; 2],
+    group: ModpGroup,
+    cipher: CipherAlg,
+    e: Vec<u8>,
+    d: Vec<u8>,
+}
+
+/// The 3-message negotiation (XEP-0116 §4.3-§4.6, DECISIONS D46) of a run:
+/// fills `bob`, `negotiated`, `messages` and `derived`. The keys come from K
+/// directly; there is no SAS and no SRS/OSS step.
+#[allow(clippy::too_many_lines)]
+fn three_message(
+    sc: &Scenario,
+    s: &Secrets,
+    stanzas: &[(Who, &str)],
+    doc: &mut Value,
+    oss: Option<&String>,
+) -> Negotiated4 {
+    let kinds = ["request", "response", "accept"];
+    let parsed: Vec<Stanza> = stanzas[..3]
+        .iter()
+        .map(|(_, x)| Stanza::parse(x).expect("stanza"))
+        .collect();
+    let (m1, form_a) = form_text(&parsed[0]);
+    let (m2, form_b) = form_text(&parsed[1]);
+    let (m3, form_a2) = form_text(&parsed[2]);
+    let (Negotiation::Request(_), Negotiation::Response(m2), Negotiation::AliceAccept(m3)) =
+        (m1, m2, m3)
+    else {
+        panic!("{}: not a 3-message negotiation", sc.name)
+    };
+    let group = ModpGroup::from_number(m2.modp).expect("group");
+    let cipher = CipherAlg::from_name(&m2.crypt_alg).expect("cipher");
+    let (_, y_bytes) = s.bob_y.clone().expect("bob's y");
+    let y = DhPrivateKey::from_bytes(group, &y_bytes).expect("y");
+    assert_eq!(y.public_key(), m2.dhkey.as_slice(), "{}: d = g^y", sc.name);
+    let x_bytes = &s
+        .alice_x
+        .iter()
+        .find(|(g, _)| *g == m2.modp)
+        .expect("alice's x")
+        .1;
+    let x = DhPrivateKey::from_bytes(group, x_bytes).expect("x");
+    let e = x.public_key().to_vec();
+    let d = m2.dhkey.clone();
+    let shared = x.shared_secret(&d).expect("d^x");
+    let k = keys::k_dh(HASH, shared.as_bytes());
+    // D46: the final keys come from K.
+    let session = SessionKeys::derive(HASH, cipher, Profile::Xep, k.as_bytes()).expect("keys");
+    let pub_a = s.alice_sign.as_deref().map(key_value).unwrap_or_default();
+    let pub_b = s.bob_sign.as_deref().map(key_value).unwrap_or_default();
+    let mac_b = identity::mac_b(
+        HASH,
+        session.responder().ks().as_bytes(),
+        &MacBInput {
+            n_a: &s.n_a,
+            n_b: &m2.my_nonce,
+            d: &d,
+            pub_key_b: &pub_b,
+            form_b: form_b.as_bytes(),
+            form_b2: None,
+        },
+    );
+    let mac_a = identity::mac_a(
+        HASH,
+        session.initiator().ks().as_bytes(),
+        &MacAInput {
+            n_a: &s.n_a,
+            n_b: &m2.my_nonce,
+            e: &e,
+            pub_key_a: &pub_a,
+            form_a: form_a.as_bytes(),
+            form_a2: form_a2.as_bytes(),
+        },
+    );
+    let ctr = Counters::from_c_a(m2.counter);
+    let (id_b, m_b) = (
+        m2.identity.clone().expect("ID_B in msg2"),
+        m2.mac.clone().expect("M_B in msg2"),
+    );
+    let plain_b = session
+        .responder()
+        .open_identity(ctr.c_b, &id_b, &m_b)
+        .expect("ID_B opens")
+        .plaintext
+        .as_bytes()
+        .to_vec();
+    let plain_a = session
+        .initiator()
+        .open_identity(ctr.c_a, &m3.identity, &m3.mac)
+        .expect("ID_A opens")
+        .plaintext
+        .as_bytes()
+        .to_vec();
+    let (sign_a, sign_b) = (signature_of(&plain_a), signature_of(&plain_b));
+    for (who, der, sig, mac, plain, pubk) in [
+        (
+            "alice",
+            &s.alice_sign,
+            &sign_a,
+            mac_a.as_bytes(),
+            &plain_a,
+            &pub_a,
+        ),
+        (
+            "bob",
+            &s.bob_sign,
+            &sign_b,
+            mac_b.as_bytes(),
+            &plain_b,
+            &pub_b,
+        ),
+    ] {
+        let der = der.as_deref().expect("3-message needs keys (D46)");
+        let sig = sig.as_ref().expect("a signed identity");
+        signing_key(der)
+            .verifying_key()
+            .verify(mac, sig)
+            .expect("the signature verifies");
+        assert_eq!(
+            *plain,
+            identity::signed_identity_plaintext(pubk, sig),
+            "{}: {who}'s identity plaintext",
+            sc.name
+        );
+    }
+    doc["alice"]["rshashes_random"] = json!([]);
+    doc["bob"] = json!({
+        "jid": BOB,
+        "accept_modp": sc.bob_modp,
+        "nonce": hx(&s.n_b),
+        "y": hx(&y_bytes),
+        "d": hx(&d),
+        "counter_a": counter_hex(s.c_a),
+        "retained_secrets": s.bob_rs.iter().map(|r| hx(r)).collect::<Vec<_>>(),
+        "srshash_random": null,
+        "oss": oss,
+        "sign_key": sign_key_json(s.bob_sign.as_deref()),
+        "trusted_keys": [],
+    });
+    doc["negotiated"] = json!({
+        "modp": m2.modp,
+        "crypt_algs": m2.crypt_alg,
+        "hash_algs": m2.hash_alg,
+        "sign_algs": m2.sign_alg,
+        "compress": m2.compress,
+        "init_pubkey": m2.init_pubkey,
+        "resp_pubkey": m2.resp_pubkey,
+        "ver": m2.ver,
+        "rekey_freq": m2.rekey_freq,
+        "stanzas": m2.stanzas,
+    });
+    doc["messages"] = json!(
+        stanzas[..3]
+            .iter()
+            .enumerate()
+            .map(|(i, (from, xml))| json!({"n": i + 1, "from": from.name(), "kind": kinds[i], "xml": xml}))
+            .collect::<Vec<_>>()
+    );
+    let pk = |dk: &DirectionKeys| {
+        (
+            hx(dk.kc().key_bytes()),
+            hx(dk.km().as_bytes()),
+            hx(dk.ks().as_bytes()),
+        )
+    };
+    let (kca, kma, ksa) = pk(session.initiator());
+    let (kcb, kmb, ksb) = pk(session.responder());
+    doc["derived"] = json!({
+        "shared_secret": hx(shared.as_bytes()),
+        "k_dh": hx(k.as_bytes()),
+        "counter_b": counter_hex(ctr.c_b),
+        "form_a": form_a,
+        "form_b": form_b,
+        "form_a2": form_a2,
+        "mac_b": hx(mac_b.as_bytes()),
+        "id_b": hx(&id_b),
+        "m_b": hx(&m_b),
+        "mac_a": hx(mac_a.as_bytes()),
+        "id_a": hx(&m3.identity),
+        "m_a": hx(&m3.mac),
+        "keys": {"KCA": kca, "KMA": kma, "KSA": ksa, "KCB": kcb, "KMB": kmb, "KSB": ksb},
+        "sign_a": sign_a.as_ref().map(|s| hx(s)),
+        "sign_b": sign_b.as_ref().map(|s| hx(s)),
+    });
+    let next = [
+        counters::advance(
+            ctr.c_a,
+            esession_crypto::cipher::blocks_for(m3.identity.len()),
+        ),
+        counters::advance(ctr.c_b, esession_crypto::cipher::blocks_for(id_b.len())),
+    ];
+    Negotiated4 {
+        session,
+        next,
+        group,
+        cipher,
+        e,
+        d,
+    }
+}
+
+/// The 4-message negotiation (XEP-0116 §4.3-§4.8) of a run: fills `bob`,
+/// `negotiated`, `messages` and `derived`.
+#[allow(clippy::too_many_lines)]
+fn four_message(
+    sc: &Scenario,
+    s: &Secrets,
+    stanzas: &[(Who, &str)],
+    doc: &mut Value,
+    oss: Option<&String>,
+) -> Negotiated4 {
+    let kinds = ["request", "response", "accept", "accept"];
     // The four negotiation messages, parsed from the recorded text.
     let parsed: Vec<Stanza> = stanzas[..4]
         .iter()
@@ -1090,7 +1486,7 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
     });
 
     // XEP-0200 stanzas: counters continue after the identities (D13).
-    let mut next = [
+    let next = [
         counters::advance(
             ctr.c_a,
             esession_crypto::cipher::blocks_for(m3.identity.len()),
@@ -1100,145 +1496,14 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
             esession_crypto::cipher::blocks_for(m4.identity.len()),
         ),
     ];
-    let mut out = Vec::new();
-    let mut termination = Vec::new();
-    let mut contents = sc.steps.iter().filter_map(|st| match st {
-        Step::Send(_, c) => Some(*c),
-        Step::Terminate(_) | Step::Rekey(_) => None,
-    });
-    // Which keys each side sends under: None = the session keys, Some(i) =
-    // re-key i (its initiator keys for whoever sent <key/>, D41).
-    let mut under: [Option<usize>; 2] = [None, None];
-    let mut rekeys: Vec<(Who, keys::RekeyKeys)> = Vec::new();
-    let mut rekey_json = Vec::new();
-    // The latest public value of each side (a re-key uses the peer's latest).
-    let mut latest_public = [e.clone(), d.clone()];
-    let mut rekey_x = [s.alice_rekey_x.iter(), s.bob_rekey_x.iter()];
-    for (from, xml) in &stanzas[4..] {
-        let st = Stanza::parse(xml).expect("stanza");
-        let c = st.encrypted().expect("<c/>").expect("an encrypted stanza");
-        let from_alice = *from == Who::Alice;
-        let slot = usize::from(!from_alice);
-        let (kc, km) = match under[slot] {
-            None => {
-                let dk = session.of(if from_alice {
-                    Role::Initiator
-                } else {
-                    Role::Responder
-                });
-                (dk.kc().clone(), dk.km().clone())
-            }
-            Some(i) => {
-                let (by, rk) = &rekeys[i];
-                let tk = if *by == *from {
-                    &rk.initiator
-                } else {
-                    &rk.acceptor
-                };
-                (tk.kc.clone(), tk.km.clone())
-            }
-        };
-        let before = next[slot];
-        // D40: the MAC over m_content ‖ mpi(C on entry), checked first.
-        let mac_ok = HASH
-            .verify_hmac(
-                km.as_bytes(),
-                &[&c.m_content, &mpi::encode_u128(before)],
-                &c.content.mac,
-            )
-            .is_ok();
-        assert!(mac_ok, "{}: stanza MAC under the expected keys", sc.name);
-        let data = c.content.data.clone().unwrap_or_default();
-        let mut plain = data.clone();
-        let blocks = if c.content.data.is_some() {
-            kc.apply_keystream(Profile::Xep.cipher_counter(before), &mut plain)
-                .expect("keystream")
-        } else {
-            1 // D40: a stanza without <data/> advances the counter by one
-        };
-        let after = counters::advance(before, blocks);
-        next[slot] = after;
-        let plaintext = String::from_utf8(plain).expect("utf-8 plaintext");
-        let label = under[slot].map_or_else(|| "session".to_owned(), |i| format!("rekey {i}"));
-        // <old/>: retired MAC keys published in the clear (XEP-0200 §8, D41).
-        let old_keys: Vec<String> = c.content.old.iter().map(|k| hx(k)).collect();
-        if let Some(new_e) = &c.content.key {
-            // A re-key (XEP-0200 §7.2, D41): K = mpi(peer_latest^x'), unhashed.
-            let x_bytes = rekey_x[slot].next().expect("a pinned re-key exponent");
-            let xk = DhPrivateKey::from_bytes(group, x_bytes).expect("rekey x");
-            assert_eq!(
-                xk.public_key(),
-                new_e.as_slice(),
-                "{}: <key/> = g^x'",
-                sc.name
-            );
-            let peer_public = latest_public[1 - slot].clone();
-            let kk = xk.shared_secret(&peer_public).expect("rekey K");
-            let rk =
-                keys::rekey_keys(HASH, cipher, Profile::Xep, kk.as_bytes()).expect("rekey keys");
-            rekey_json.push(json!({
-                "from": from.name(),
-                "x": hx(x_bytes),
-                "e": hx(new_e),
-                "peer_public": hx(&peer_public),
-                "shared_secret": hx(kk.as_bytes()),
-                "keys": {
-                    "KCA": hx(rk.initiator.kc.key_bytes()),
-                    "KMA": hx(rk.initiator.km.as_bytes()),
-                    "KCB": hx(rk.acceptor.kc.key_bytes()),
-                    "KMB": hx(rk.acceptor.km.as_bytes()),
-                },
-            }));
-            latest_public[slot] = new_e.clone();
-            rekeys.push((*from, rk));
-            // Delivered at once: both sides switch (the receiver answers with <new/>).
-            under = [Some(rekeys.len() - 1); 2];
-        }
-        let form = content_stanza(if plaintext.is_empty() { "" } else { &plaintext })
-            .negotiation()
-            .expect("plaintext parses")
-            .map(|n| n.message);
-        let kind = if c.content.key.is_some() {
-            assert!(plaintext.is_empty(), "{}: a bare re-key", sc.name);
-            "rekey"
-        } else if let Some(message) = form {
-            match message {
-                Negotiation::Terminate => "terminate",
-                Negotiation::TerminateAck => "terminate-ack",
-                other => panic!("{}: unexpected form {other:?}", sc.name),
-            }
-        } else {
-            let expected = contents.next().expect("a content step");
-            assert_eq!(plaintext, expected, "{}: stanza plaintext", sc.name);
-            "content"
-        };
-        if kind != "content" {
-            termination.push(
-                json!({"from": from.name(), "kind": kind, "xml": xml, "old_mac_keys": old_keys}),
-            );
-        }
-        out.push(json!({
-            "from": from.name(),
-            "kind": kind,
-            "under": label,
-            "old_mac_keys": old_keys,
-            "plaintext": plaintext,
-            "counter_before": counter_hex(before),
-            "counter_after": counter_hex(after),
-            "data": hx(&data),
-            "m_content": String::from_utf8(c.m_content.clone()).expect("utf-8"),
-            "mac": hx(&c.content.mac),
-            "xml": xml,
-        }));
+    Negotiated4 {
+        session,
+        next,
+        group,
+        cipher,
+        e,
+        d,
     }
-    doc["stanzas"] = json!(out);
-    if !rekey_json.is_empty() {
-        doc["rekeys"] = json!(rekey_json);
-    }
-    if !termination.is_empty() {
-        doc["termination"] = json!(termination);
-    }
-    doc
 }
 
 /// The text written to `vectors/online/<name>.json`.
