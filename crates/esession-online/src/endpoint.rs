@@ -383,9 +383,10 @@ impl State {
     }
 }
 
-/// One ESession with one contact over one thread: the XEP-0116 4-message
-/// negotiation (SIGMA-R with SAS, no public keys) followed by the XEP-0200
-/// encrypted session. Sans-IO: stanzas, time and randomness in; stanzas and
+/// One ESession with one contact over one thread: the XEP-0116 negotiation
+/// (4-message SIGMA-R with SAS, or 3-message SIGMA-I; with or without public
+/// keys) followed by the XEP-0200 encrypted session (or, as the fallback, a
+/// plain XEP-0155 stanza session). Sans-IO: stanzas, time and randomness in; stanzas and
 /// events out.
 ///
 /// # Methods
@@ -396,8 +397,11 @@ impl State {
 ///   (same thread, same contact); [`Endpoint::handle_timeout`] when
 ///   [`Endpoint::poll_timeout`] has passed.
 /// - **Commands:** [`Endpoint::accept`] / [`Endpoint::reject`] (Bob, after
-///   [`Output::Requested`]), [`Endpoint::confirm_sas`], [`Endpoint::send`],
-///   [`Endpoint::terminate`].
+///   [`Output::Requested`] or [`Output::PlainRequested`]),
+///   [`Endpoint::confirm_sas`], [`Endpoint::trust_peer_key`] /
+///   [`Endpoint::reject_peer_key`] (after [`Output::PeerKey`]),
+///   [`Endpoint::send`], [`Endpoint::rekey`], [`Endpoint::terminate`], and
+///   for Alice in a 3-message negotiation [`Endpoint::send_with_accept`].
 /// - **Output:** drain [`Endpoint::poll_output`] after every input or command.
 ///
 /// # Errors

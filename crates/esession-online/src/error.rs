@@ -47,7 +47,7 @@ pub enum Error {
     /// The configuration cannot be used.
     #[error("invalid configuration: {0}")]
     Config(&'static str),
-    /// The configuration asks for something this version does not implement yet.
+    /// Something this version does not implement (kept for API stability).
     #[error("not supported by this version: {0}")]
     Unsupported(&'static str),
     /// The local side could not build a stanza (a bug, or a value too large for
@@ -86,7 +86,8 @@ pub enum PeerMisbehaved {
     #[error("unknown FORM_TYPE")]
     UnknownFormType,
     /// msg1 asks for the 3-message exchange (dhkeys instead of dhhashes), which
-    /// this version does not support (D44 feature-not-implemented `dhkeys`).
+    /// this endpoint is not configured to accept ([`crate::Config::three_message`];
+    /// D44 feature-not-implemented `dhkeys`).
     #[error("3-message negotiation requested")]
     ThreeMessageRequested,
     /// msg2 chose a value Alice did not offer, or a bad rekey_freq (D26).

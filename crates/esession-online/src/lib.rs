@@ -1,9 +1,11 @@
 //! # esession-online
 //!
 //! Sans-IO XMPP Encrypted Sessions between two online clients: the XEP-0116
-//! 4-message negotiation (SIGMA-R with a short authentication string) carried
-//! in XEP-0155 stanza session forms, followed by the XEP-0200 encrypted
-//! session. Every byte follows `DECISIONS.md` (D1-D45).
+//! negotiation (4-message SIGMA-R with a short authentication string, or
+//! 3-message SIGMA-I with public keys) carried in XEP-0155 stanza session
+//! forms, followed by the XEP-0200 encrypted session. Every byte follows
+//! `DECISIONS.md` (D1-D50); the choices it leaves open are recorded in
+//! `notes/decisions-esession-online.md` (O1-O20).
 //!
 //! Stanzas, time and randomness go in; stanzas and events come out. Nothing
 //! here does I/O, reads a clock or keeps global state.
@@ -73,11 +75,34 @@
 //!
 //! ## What this version covers
 //!
-//! The 4-message negotiation without public keys (init_pubkey and resp_pubkey
-//! `none`) in the xep profile, in both roles; retained secrets and a shared
-//! password; XEP-0200 message encryption with counters and MACs; encrypted
-//! termination. Not yet: the 3-message exchange, public keys, re-keying, old
-//! MAC keys, zlib, the gajim profile, object encryption.
+//! - **Negotiation**, both roles: 4-message SIGMA-R (SAS, retained secrets
+//!   through [`RetainedSecretStore`], a shared password) and 3-message SIGMA-I
+//!   (D46, [`Config::three_message`]); every option field, Bob's choice rules
+//!   and Alice's checks; rejections per D44; `ver` 1.0 only (D25).
+//! - **Public keys** (D27-D31): rsa-sha256 and dsa-sha256 (ecdsa-sha256 only
+//!   if listed) in `key` and `hash` modes ([`Config::identity_key`],
+//!   [`PubkeyMode`]); a [`TrustStore`] with [`Output::PeerKey`] events for new,
+//!   changed and re-used keys (XEP-0116 §8.5) and
+//!   [`Endpoint::trust_peer_key`] / [`Endpoint::reject_peer_key`].
+//! - **XEP-0200**: message, presence and iq content ([`StanzaCipher`], also
+//!   used by the offline crate); compression `none` or `zlib`; re-keying
+//!   ([`Endpoint::rekey`], `<key/>`/`<new/>`, rekey_freq enforced both ways,
+//!   old MAC keys published only once retired, the 2^32-block limit
+//!   terminates); encrypted termination with acknowledgement.
+//! - **Object encryption**: msg3 carrying encrypted content and terminate
+//!   ([`Endpoint::send_with_accept`], XEP-0116 §4.6.4).
+//! - **Fallback**: a plain stanza session when Alice allows security `c2s`
+//!   or `none` and Bob will not start an ESession ([`Output::PlainRequested`]).
+//! - **Gajim profile** (G1-G19, per peer via [`Config::profile`], optional
+//!   detection of a Gajim initiator with [`Config::detect_gajim`]): AES-256 from
+//!   the 32-byte key, pre-incremented counter, padded counter in stanza MACs,
+//!   D18 forms, padding to 16 bytes and keystream carry-over, the plaintext
+//!   fallback body, plaintext termination, no re-key, unpadded SAS display.
+//!
+//! Not covered: byte-for-byte emulation of Gajim's own form layout (G16), so
+//! a Gajim peer and we show the same SAS only when both compute it over the
+//! forms actually exchanged (always true on the wire; the recorded Gajim
+//! transcript cannot be reproduced byte for byte).
 //!
 //! ## Security
 //!
