@@ -155,3 +155,65 @@ fn presence_and_iq_content_are_encrypted() {
             .contains("<query xmlns=\"jabber:iq:version\"")
     );
 }
+
+#[test]
+fn two_gajim_profile_endpoints_talk_with_non_ascii_content() {
+    let mut g = Config::default();
+    g.profile = esession_online::Profile::Gajim;
+    let mut p = Pair::new(g.clone(), g, 8);
+    p.negotiate();
+    assert!(p.alice.ep.is_established() && p.bob.ep.is_established());
+    // G5: the SAS is shown unpadded in this profile; both sides agree.
+    let sas_of = |events: &[Output]| {
+        events.iter().find_map(|e| match e {
+            Output::SasReady { sas } => {
+                Some(sas.display(esession_online::Profile::Gajim).to_owned())
+            }
+            _ => None,
+        })
+    };
+    assert_eq!(sas_of(&p.alice.events), sas_of(&p.bob.events));
+    for (i, text) in ["café ü", "naïve – ½", "plain"].iter().enumerate() {
+        p.alice.ep.send(p.now, message(text)).unwrap();
+        p.bob
+            .ep
+            .send(p.now, message(&format!("{text} {i}")))
+            .unwrap();
+        p.alice.collect();
+        p.bob.collect();
+        // G17: the fallback body travels in the clear after <c/>.
+        assert!(
+            p.alice
+                .outbox
+                .last()
+                .unwrap()
+                .contains(esession_online::GAJIM_FALLBACK_BODY)
+        );
+        p.drive();
+    }
+    let bodies = |s: &[&Stanza]| -> Vec<String> {
+        s.iter()
+            .map(|s| s.children().find(|c| c.name() == "body").unwrap().text())
+            .collect()
+    };
+    assert_eq!(
+        bodies(&p.bob.received()),
+        vec!["café ü", "naïve – ½", "plain"]
+    );
+    assert_eq!(
+        bodies(&p.alice.received()),
+        vec!["café ü 0", "naïve – ½ 1", "plain 2"]
+    );
+    // G9: no re-key; G8: plaintext termination without acknowledgement.
+    assert!(!p.alice.ep.may_rekey());
+    p.alice.ep.terminate(p.now).unwrap();
+    p.alice.collect();
+    assert!(!p.alice.outbox[0].contains("<c "));
+    p.drive();
+    assert!(
+        p.bob
+            .events
+            .contains(&Output::Terminated(TerminationReason::ByPeer))
+    );
+    assert!(p.bob.outbox.is_empty());
+}
