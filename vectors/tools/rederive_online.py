@@ -159,7 +159,25 @@ def check_rejection(doc: dict, c: Checker) -> None:
          [g for g in offered if int(g) in doc["bob"]["accept_modp"]], [])
 
 
+def check_plain(doc: dict, c: Checker) -> None:
+    """XEP-0116 §4.4: Bob accepts a plain stanza session; stanzas travel in the clear."""
+    accept = form_fields(doc["messages"][1]["xml"])
+    c.eq("plain accept: accept", one(accept, "accept"), "1")
+    c.eq("plain accept: security c2s/none", one(accept, "security") in ("c2s", "none"), True)
+    offered = form_fields(doc["messages"][0]["xml"])["security"]
+    c.eq("alice offered that security value", one(accept, "security") in offered, True)
+    for i, st in enumerate(doc.get("stanzas", [])):
+        root = ET.fromstring(st["xml"])
+        c.eq(f"plain stanza {i} has no <c/>", root.find(NS_C + "c") is None, True)
+        body = "".join(f"<{ch.tag.split('}')[1]}>{ch.text or ''}</{ch.tag.split('}')[1]}>"
+                       for ch in root if ch.tag != "{jabber:client}thread")
+        c.eq(f"plain stanza {i} content", body, st["plaintext"])
+
+
 def derive(doc: dict, c: Checker) -> None:
+    if doc.get("mode") == "plain":
+        check_plain(doc, c)
+        return
     if doc.get("profile") != "xep" or doc.get("mode") not in ("4-message", "3-message"):
         c.failures.append(f"unsupported profile/mode {doc.get('profile')}/{doc.get('mode')}")
         return

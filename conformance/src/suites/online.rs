@@ -70,6 +70,9 @@ impl Cases {
 pub fn run(path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
     let mut cases = Cases(Vec::new());
     replay(&mut cases, file).map_err(|e| format!("{path}: replay: {e}"))?;
+    if str_field(file, "mode")? == "plain" {
+        plain_stanzas(&mut cases, file)?;
+    }
     if file.get("derived").is_some() {
         // The sigma runner knows the session keys only: hand it the stanzas
         // before the first re-key; `rekeyed_stanzas` checks the rest.
@@ -114,6 +117,34 @@ pub fn run(path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
         rekeyed_stanzas(&mut cases, file).map_err(|e| format!("{path}: re-keys: {e}"))?;
     }
     Ok(cases.0)
+}
+
+/// A plain stanza session (XEP-0116 §4.4): Bob's accept names security c2s
+/// or none, and every later stanza carries its content in the clear, no <c/>.
+fn plain_stanzas(cases: &mut Cases, file: &Value) -> Result<(), String> {
+    let msgs = arr(file, "messages")?;
+    let accept = msgs.get(1).ok_or("no plain accept")?;
+    let xml = str_field(accept, "xml")?;
+    cases.check(
+        "bob's accept names security c2s or none",
+        xml.contains(r#"<field var="security"><value>c2s</value></field>"#)
+            || xml.contains(r#"<field var="security"><value>none</value></field>"#),
+        true,
+    );
+    for (i, st) in arr(file, "stanzas")?.iter().enumerate() {
+        let stanza = Stanza::parse(str_field(st, "xml")?).map_err(|e| e.to_string())?;
+        cases.check(
+            &format!("plain stanza {i} has no <c/>"),
+            matches!(stanza.encrypted(), Ok(None)),
+            true,
+        );
+        cases.check(
+            &format!("plain stanza {i} carries its content in the clear"),
+            stanza.to_xml().contains(str_field(st, "plaintext")?),
+            true,
+        );
+    }
+    Ok(())
 }
 
 /// The key the session keys come from: K_final (4-message) or K (3-message, D46).
@@ -270,6 +301,13 @@ fn config(file: &Value, party: &Value, modp_key: &str) -> Result<Config, String>
         c.identity_key = Some(IdentityKey::new(key));
     }
     c.three_message = str_field(file, "mode")? == "3-message";
+    if let Some(security) = file.get("security").and_then(Value::as_array) {
+        c.security = security
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+    }
     if let Some(oss) = party.get("oss").and_then(Value::as_str) {
         let bytes = hex::decode(oss).map_err(|e| format!("oss: {e}"))?;
         let pw = String::from_utf8(bytes).map_err(|e| format!("oss: {e}"))?;
@@ -324,6 +362,7 @@ struct Side {
     sas: Vec<String>,
     failures: Vec<String>,
     requested: bool,
+    plain_requested: bool,
 }
 
 impl Side {
@@ -337,6 +376,7 @@ impl Side {
                 Output::SasReady { sas } => self.sas.push(sas.padded),
                 Output::Failed(e) => self.failures.push(e.to_string()),
                 Output::Requested(_) => self.requested = true,
+                Output::PlainRequested(_) => self.plain_requested = true,
                 _ => {}
             }
         }
@@ -443,6 +483,7 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
             sas: Vec::new(),
             failures: Vec::new(),
             requested: false,
+            plain_requested: false,
         },
         Side {
             jid: bob_jid.clone(),
@@ -453,10 +494,31 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
             sas: Vec::new(),
             failures: Vec::new(),
             requested: false,
+            plain_requested: false,
         },
     ];
+    if let Some(object) = file.get("object") {
+        // Object encryption (XEP-0116 §4.6.4): the content rides on msg3.
+        let content = Stanza::parse(&format!(
+            "<message xmlns='jabber:client'>{}</message>",
+            str_field(object, "plaintext")?
+        ))
+        .map_err(|e| e.to_string())?;
+        let terminate = object
+            .get("terminate")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        sides[0]
+            .ep
+            .send_with_accept(content, terminate)
+            .map_err(|e| format!("send_with_accept: {e}"))?;
+    }
     sides[0].collect();
     for (i, (from, kind, xml, plaintext)) in sequence(file)?.into_iter().enumerate() {
+        if kind == "object" {
+            // That stanza is msg3, already replayed among the messages.
+            continue;
+        }
         let (s, r) = match from.as_str() {
             "alice" => (0, 1),
             "bob" => (1, 0),
@@ -466,7 +528,7 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
         if sides[s].outbox.is_empty() {
             // A command the application gave: send content or terminate.
             let done = match kind.as_str() {
-                "content" => Stanza::parse(&format!(
+                "content" | "plain" => Stanza::parse(&format!(
                     "<message xmlns='jabber:client'>{plaintext}</message>"
                 ))
                 .map_err(|e| e.to_string())
@@ -500,7 +562,8 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
             );
         }
         rx.collect();
-        if rx.requested {
+        if rx.requested || rx.plain_requested {
+            rx.plain_requested = false;
             rx.requested = false;
             rx.ep.accept(now).map_err(|e| format!("accept: {e}"))?;
             rx.collect();
@@ -678,8 +741,18 @@ fn rekeyed_stanzas(cases: &mut Cases, file: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The terminate field of an object-encryption msg3: formA2 is the form
+/// without it (the receiver strips it first, XEP-0116 §4.6.4).
+const TERMINATE_FIELD: &str = r#"<field var="terminate"><value>1</value></field>"#;
+
 fn parse(m: &Value) -> Result<(Negotiation, String), String> {
-    let stanza = Stanza::parse(str_field(m, "xml")?).map_err(|e| e.to_string())?;
+    let xml = str_field(m, "xml")?;
+    let xml = if str_field(m, "kind")? == "accept" {
+        xml.replace(TERMINATE_FIELD, "")
+    } else {
+        xml.to_owned()
+    };
+    let stanza = Stanza::parse(&xml).map_err(|e| e.to_string())?;
     let neg = stanza
         .negotiation()
         .map_err(|e| e.to_string())?

@@ -73,6 +73,16 @@ fn transcript_3message() {
     check("3message-rsa-keys");
 }
 
+#[test]
+fn transcript_c2s_fallback() {
+    check("c2s-fallback");
+}
+
+#[test]
+fn transcript_object_encryption() {
+    check("object-encryption");
+}
+
 /// Every scenario has a snapshot test above.
 #[test]
 fn every_scenario_is_snapshotted() {
@@ -87,6 +97,8 @@ fn every_scenario_is_snapshotted() {
         "4message-rsa-keys",
         "4message-rsa-hash",
         "3message-rsa-keys",
+        "c2s-fallback",
+        "object-encryption",
     ];
     for sc in SCENARIOS {
         assert!(

@@ -105,6 +105,12 @@ pub struct Scenario {
     pub pubkey: Option<PubkeyMode>,
     /// The 3-message SIGMA-I exchange (D46; needs `pubkey`).
     pub three_message: bool,
+    /// Both also allow security `c2s`: a plain stanza session when no ESession
+    /// can be agreed (XEP-0116 §4.4).
+    pub c2s: bool,
+    /// Object encryption (XEP-0116 §4.6.4, 3-message only): Alice's content
+    /// rides on msg3 together with the terminate field.
+    pub object: Option<&'static str>,
 }
 
 const CHAT: &[Step] = &[
@@ -113,6 +119,38 @@ const CHAT: &[Step] = &[
 ];
 
 pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "c2s-fallback",
+        title: "no common modp, but both allow security c2s: Bob accepts a plain XEP-0155 stanza session instead (XEP-0116 §4.4); messages travel unencrypted",
+        alice_modp: &[5],
+        bob_modp: &[14],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: false,
+        steps: CHAT,
+        expect_error: None,
+        rekey_freq: u32::MAX,
+        pubkey: None,
+        three_message: false,
+        c2s: true,
+        object: None,
+    },
+    Scenario {
+        name: "object-encryption",
+        title: "object encryption (XEP-0116 §4.6.4): 3-message with RSA keys; Alice's msg3 carries the accept, the encrypted content and the terminate field in one stanza",
+        alice_modp: &[14, 5],
+        bob_modp: &[14, 5],
+        cipher: CipherAlg::Aes128Ctr,
+        password: None,
+        prior_session: false,
+        steps: &[],
+        expect_error: None,
+        rekey_freq: u32::MAX,
+        pubkey: Some(PubkeyMode::Key),
+        three_message: true,
+        c2s: false,
+        object: Some("<body>sealed: read once, then the keys are gone</body>"),
+    },
     Scenario {
         name: "3message-rsa-keys",
         title: "3-message SIGMA-I (D46): dhkeys in the request, Bob's signed identity in msg2, Alice's in msg3; RSA-2048 keys in key mode; a message each way",
@@ -126,6 +164,8 @@ pub const SCENARIOS: &[Scenario] = &[
         rekey_freq: u32::MAX,
         pubkey: Some(PubkeyMode::Key),
         three_message: true,
+        c2s: false,
+        object: None,
     },
     Scenario {
         name: "4message-rsa-keys",
@@ -140,6 +180,8 @@ pub const SCENARIOS: &[Scenario] = &[
         rekey_freq: u32::MAX,
         pubkey: Some(PubkeyMode::Key),
         three_message: false,
+        c2s: false,
+        object: None,
     },
     Scenario {
         name: "4message-rsa-hash",
@@ -154,6 +196,8 @@ pub const SCENARIOS: &[Scenario] = &[
         rekey_freq: u32::MAX,
         pubkey: Some(PubkeyMode::Hash),
         three_message: false,
+        c2s: false,
+        object: None,
     },
     Scenario {
         name: "4message-no-keys",
@@ -168,6 +212,8 @@ pub const SCENARIOS: &[Scenario] = &[
         rekey_freq: u32::MAX,
         pubkey: None,
         three_message: false,
+        c2s: false,
+        object: None,
     },
     Scenario {
         name: "4message-retained-secret",
@@ -182,6 +228,8 @@ pub const SCENARIOS: &[Scenario] = &[
         rekey_freq: u32::MAX,
         pubkey: None,
         three_message: false,
+        c2s: false,
+        object: None,
     },
     Scenario {
         name: "4message-shared-password",
@@ -196,6 +244,8 @@ pub const SCENARIOS: &[Scenario] = &[
         rekey_freq: u32::MAX,
         pubkey: None,
         three_message: false,
+        c2s: false,
+        object: None,
     },
     Scenario {
         name: "4message-termination",
@@ -214,6 +264,8 @@ pub const SCENARIOS: &[Scenario] = &[
         rekey_freq: u32::MAX,
         pubkey: None,
         three_message: false,
+        c2s: false,
+        object: None,
     },
     Scenario {
         name: "rejection-no-acceptable-modp",
@@ -228,6 +280,8 @@ pub const SCENARIOS: &[Scenario] = &[
         rekey_freq: u32::MAX,
         pubkey: None,
         three_message: false,
+        c2s: false,
+        object: None,
     },
     Scenario {
         name: "rekey-by-alice",
@@ -249,6 +303,8 @@ pub const SCENARIOS: &[Scenario] = &[
         rekey_freq: 2,
         pubkey: None,
         three_message: false,
+        c2s: false,
+        object: None,
     },
     Scenario {
         name: "rekey-by-bob",
@@ -270,6 +326,8 @@ pub const SCENARIOS: &[Scenario] = &[
         rekey_freq: 2,
         pubkey: None,
         three_message: false,
+        c2s: false,
+        object: None,
     },
 ];
 
@@ -338,6 +396,14 @@ fn event_text(o: &Output) -> String {
         Output::Received(s) => format!("received {}", s.to_xml()),
         Output::Terminated(r) => format!("terminated {r:?}"),
         Output::Failed(e) => format!("failed: {e}"),
+        Output::PlainRequested(p) => format!(
+            "plain session requested by {} on thread {}: security {}, logging {}",
+            p.peer, p.thread, p.security, p.logging
+        ),
+        Output::PlainEstablished(p) => format!(
+            "plain session established with {}: security {}, logging {}",
+            p.peer, p.security, p.logging
+        ),
         Output::PeerKey(k) => format!(
             "peer key of {}: SHA-256 {}, {:?}",
             k.jid,
@@ -417,7 +483,7 @@ impl Pair {
                     let before = log.len();
                     to.collect(log);
                     let requested = log[before..].iter().any(
-                        |e| matches!(e, Entry::Event { text, .. } if text.starts_with("requested")),
+                        |e| matches!(e, Entry::Event { text, .. } if text.starts_with("requested") || text.starts_with("plain session requested")),
                     );
                     if requested {
                         to.ep.accept(now).expect("accept");
@@ -463,6 +529,9 @@ pub fn alice_config(sc: &Scenario, key: Option<&[u8]>) -> Config {
     c.shared_password = sc.password.map(SharedPassword::new);
     c.rekey_freq = sc.rekey_freq;
     c.three_message = sc.three_message;
+    if sc.c2s {
+        c.security = vec!["e2e".to_owned(), "c2s".to_owned()];
+    }
     c
 }
 
@@ -676,6 +745,13 @@ fn session(
         },
         log: Vec::new(),
     };
+    if let Some(object) = sc.object {
+        // Before msg2 arrives: the content rides on msg3 (XEP-0116 §4.6.4).
+        pair.alice
+            .ep
+            .send_with_accept(content_stanza(object), true)
+            .expect("object encryption");
+    }
     let mut log = Vec::new();
     pair.alice.collect(&mut log);
     pair.log = log;
@@ -787,6 +863,9 @@ pub fn key_value(der: &[u8]) -> Vec<u8> {
         .key_bytes()
         .expect("KeyValue of an RSA key")
 }
+
+/// The terminate field as the endpoint writes it into an object-encryption msg3.
+pub const TERMINATE_FIELD: &str = r#"<field var="terminate"><value>1</value></field>"#;
 
 const ALICE_PETNAME: &str = "Alice's key";
 const BOB_PETNAME: &str = "Bob's laptop key";
@@ -908,6 +987,48 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
         return doc;
     }
 
+    if sc.c2s {
+        // A plain stanza session (XEP-0116 §4.4): the request, Bob's plain
+        // accept, then unencrypted stanzas; nothing is derived.
+        doc["mode"] = json!("plain");
+        doc["bob"] = json!({
+            "jid": BOB,
+            "accept_modp": sc.bob_modp,
+            "nonce": hx(&s.n_b),
+            "retained_secrets": [],
+            "oss": oss,
+            "sign_key": null,
+            "trusted_keys": [],
+        });
+        doc["security"] = json!(["e2e", "c2s"]);
+        doc["messages"] = json!(
+            stanzas[..2]
+                .iter()
+                .enumerate()
+                .map(|(i, (from, xml))| json!({
+                    "n": i + 1,
+                    "from": from.name(),
+                    "kind": if i == 0 { "request" } else { "plain-accept" },
+                    "xml": xml,
+                }))
+                .collect::<Vec<_>>()
+        );
+        let contents = sc.steps.iter().filter_map(|st| match st {
+            Step::Send(_, c) => Some(*c),
+            Step::Terminate(_) | Step::Rekey(_) => None,
+        });
+        doc["stanzas"] = json!(
+            stanzas[2..]
+                .iter()
+                .zip(contents)
+                .map(|((from, xml), content)| {
+                    assert!(xml.contains(content), "{}: plain content", sc.name);
+                    json!({"from": from.name(), "kind": "plain", "plaintext": content, "xml": xml})
+                })
+                .collect::<Vec<_>>()
+        );
+        return doc;
+    }
     let Negotiated4 {
         session,
         mut next,
@@ -935,7 +1056,14 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
     // The latest public value of each side (a re-key uses the peer's latest).
     let mut latest_public = [e.clone(), d.clone()];
     let mut rekey_x = [s.alice_rekey_x.iter(), s.bob_rekey_x.iter()];
-    for (from, xml) in &stanzas[n_neg..] {
+    // Object encryption: msg3 itself carries the first <c/> (XEP-0116 §4.6.4).
+    let mut post: Vec<(Who, &str)> = Vec::new();
+    if sc.object.is_some() {
+        post.push(stanzas[2]);
+    }
+    post.extend_from_slice(&stanzas[n_neg..]);
+    for (index, (from, xml)) in post.iter().enumerate() {
+        let is_object = index == 0 && sc.object.is_some();
         let st = Stanza::parse(xml).expect("stanza");
         let c = st.encrypted().expect("<c/>").expect("an encrypted stanza");
         let from_alice = *from == Who::Alice;
@@ -1019,7 +1147,15 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
             .negotiation()
             .expect("plaintext parses")
             .map(|n| n.message);
-        let kind = if c.content.key.is_some() {
+        let kind = if is_object {
+            assert_eq!(
+                Some(plaintext.as_str()),
+                sc.object,
+                "{}: the object",
+                sc.name
+            );
+            "object"
+        } else if c.content.key.is_some() {
             assert!(plaintext.is_empty(), "{}: a bare re-key", sc.name);
             "rekey"
         } else if let Some(message) = form {
@@ -1033,7 +1169,7 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
             assert_eq!(plaintext, expected, "{}: stanza plaintext", sc.name);
             "content"
         };
-        if kind != "content" {
+        if matches!(kind, "terminate" | "terminate-ack" | "object") {
             termination.push(
                 json!({"from": from.name(), "kind": kind, "xml": xml, "old_mac_keys": old_keys}),
             );
@@ -1053,6 +1189,9 @@ pub fn vector(sc: &Scenario, run: &Run) -> Value {
         }));
     }
     doc["stanzas"] = json!(out);
+    if let Some(object) = sc.object {
+        doc["object"] = json!({"plaintext": object, "terminate": true});
+    }
     if !rekey_json.is_empty() {
         doc["rekeys"] = json!(rekey_json);
     }
@@ -1085,9 +1224,11 @@ fn three_message(
     oss: Option<&String>,
 ) -> Negotiated4 {
     let kinds = ["request", "response", "accept"];
+    // Object encryption: formA2 is msg3's form without the terminate field
+    // (the receiver strips it before the identity check, XEP-0116 §4.6.4).
     let parsed: Vec<Stanza> = stanzas[..3]
         .iter()
-        .map(|(_, x)| Stanza::parse(x).expect("stanza"))
+        .map(|(_, x)| Stanza::parse(&x.replace(TERMINATE_FIELD, "")).expect("stanza"))
         .collect();
     let (m1, form_a) = form_text(&parsed[0]);
     let (m2, form_b) = form_text(&parsed[1]);
