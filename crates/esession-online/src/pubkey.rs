@@ -76,7 +76,7 @@ impl IdentityKey {
 
     /// pubKey: the D28 `<KeyValue/>` bytes.
     pub fn key_bytes(&self) -> Result<Vec<u8>, Error> {
-        key_value_of(&self.0.verifying_key())
+        key_value_of(&self.0.verifying_key())?
             .normalized()
             .map_err(Error::Encode)
     }
@@ -103,20 +103,19 @@ impl fmt::Debug for IdentityKey {
 }
 
 /// The XML-DSig `<KeyValue/>` of a verifying key (D28).
-pub fn key_value_of(key: &VerifyingKey) -> KeyValue {
-    match key.components() {
+pub fn key_value_of(key: &VerifyingKey) -> Result<KeyValue, Error> {
+    Ok(match key.components() {
         PublicKeyComponents::Rsa { modulus, exponent } => KeyValue::Rsa { modulus, exponent },
         PublicKeyComponents::Dsa { p, q, g, y } => KeyValue::Dsa { p, q, g, y },
         PublicKeyComponents::EcP256 { x, y } => {
+            // The uncompressed SEC1 point 0x04 ‖ X ‖ Y.
             let mut public_key = vec![4u8];
             public_key.extend_from_slice(&x);
             public_key.extend_from_slice(&y);
             KeyValue::EcP256 { public_key }
         }
-        _ => KeyValue::EcP256 {
-            public_key: Vec::new(),
-        },
-    }
+        _ => return Err(Error::Config("a key type without a <KeyValue/> form")),
+    })
 }
 
 /// The verifying key of D28 pubKey bytes.
