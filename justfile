@@ -12,9 +12,10 @@ test:
 conformance:
     cargo run -p esession-conformance
 
-# Re-derive every sigma vector with the independent Python implementation.
+# Re-derive our own vectors with the independent Python implementations.
 vectors:
     python3 vectors/tools/rederive_sigma.py
+    python3 vectors/tools/rederive_online.py
 
 # Review insta snapshots.
 snap:
