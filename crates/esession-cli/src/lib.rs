@@ -2,8 +2,11 @@
 //! in-process.
 //!
 //! - [`demo`]: two in-memory parties run a whole ESession and print it.
+//! - [`peer`]: one endpoint driven over stdin/stdout by the peer protocol
+//!   (`interop/PEER-PROTOCOL.md`).
 
 pub mod demo;
+pub mod peer;
 mod pretty;
 
 /// What can go wrong in a command.
@@ -16,6 +19,9 @@ pub enum Error {
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
+    /// A peer-protocol request could not be carried out.
+    #[error("{0}")]
+    Peer(String),
     /// The run did not go as the protocol promises (a bug, or a broken peer).
     #[error("{0}")]
     Unexpected(String),

@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! esession demo [--seed S] [--pretty]
+//! esession peer
 //! ```
+//!
+//! `esession peer` reads peer-protocol requests (`interop/PEER-PROTOCOL.md`)
+//! on stdin, one JSON object a line, and answers each on stdout.
 //!
 //! Exit codes: 0 success; 1 the session failed (a protocol error, printed on one
 //! line); 2 bad command-line usage (clap's own code).
@@ -39,6 +43,10 @@ enum Command {
         #[arg(long)]
         pretty: bool,
     },
+    /// One ESession endpoint driven over stdin/stdout by the peer protocol
+    /// (interop/PEER-PROTOCOL.md): one JSON request per line in, one JSON
+    /// response per line out; logs go to stderr.
+    Peer,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +61,16 @@ fn main() -> ExitCode {
                 Err(e) => {
                     let _ = out.flush();
                     eprintln!("esession: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Peer => {
+            let stdin = std::io::stdin();
+            match esession_cli::peer::run(stdin.lock(), std::io::stdout().lock()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("esession peer: {e}");
                     ExitCode::from(1)
                 }
             }

@@ -1,0 +1,633 @@
+//! `esession peer`: one ESession endpoint driven over stdin/stdout, speaking
+//! `interop/PEER-PROTOCOL.md`.
+//!
+//! ```text
+//!  driver ── one JSON request per line ──▶ stdin ─▶ request::parse ─▶ Peer::handle
+//!                                                                    │
+//!        Endpoint (esession-online) ◀─ init/start/deliver/send/... ──┘
+//!            │ poll_output: Send / Requested / SasReady / PeerKey /
+//!            │              Established / Received / Terminated / Failed
+//!            ▼
+//!  driver ◀── one JSON response per line (out, received, state) ◀── stdout
+//! ```
+//!
+//! Every request gets exactly one response line, flushed at once; logs go to
+//! standard error. A malformed request or an unknown op is answered with
+//! `"ok": false` and an `error`; the peer stays usable.
+//!
+//! The peer plays the application around the library: as Bob it accepts every
+//! request, stamps `from` (its own JID) and `to` (the peer's JID) on every
+//! stanza it emits, and trusts a presented public key on first use (reported
+//! in `state.peer_fingerprint`). The clock is the system clock; with a `seed`
+//! every random value comes from ChaCha20 seeded with SHA-256 of the seed
+//! string, so a run repeats byte for byte.
+//!
+//! ## The `store` directory
+//!
+//! With `store`, retained secrets and trusted keys live in an
+//! `esession-store` [`SqliteStore`] file `<own bare JID>.sqlite` inside the
+//! directory. Its [`StoreKey`] is, as a test-harness convenience only, kept
+//! in the file `peer-store.key` in the same directory (32 random bytes,
+//! created on first use, mode 0600 on Unix): anyone who can read the
+//! directory can read the secrets. A real application keeps the key in the
+//! OS keyring. With `fresh_secrets` (the default) the secrets stored before
+//! this `init` are ignored (not deleted), so every run starts without a
+//! retained secret unless the driver asks for `fresh_secrets: false`.
+
+pub mod request;
+
+use std::io::{BufRead, Read as _, Write};
+use std::path::Path;
+use std::time::SystemTime;
+
+use esession_crypto::hash::HashAlg;
+use esession_online::{
+    Config, Endpoint, GAJIM_FALLBACK_BODY, KeyStatus, MemoryStore, MemoryTrustStore, Negotiated,
+    Output, Profile, RetainedSecret, RetainedSecretStore, SharedPassword, TerminationReason,
+    TrustStore,
+};
+use esession_store::{SqliteStore, StoreKey};
+use esession_wire::{Element, Stanza, StanzaKind};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use serde_json::{Value, json};
+
+pub use request::{InitRequest, Mode, Request, Role, parse};
+
+/// The longest request line read (1 MiB): longer lines are refused.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// The namespace of XEP-0085 chat states.
+pub const NS_CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
+
+/// The file in a `store` directory that holds the store key (test harness only).
+pub const STORE_KEY_FILE: &str = "peer-store.key";
+
+/// What the session looks like to the driver (`state.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing started yet.
+    None,
+    /// A negotiation is running.
+    Negotiating,
+    /// Encrypted stanzas flow.
+    Active,
+    /// The session ended normally.
+    Terminated,
+    /// The negotiation or the session failed.
+    Failed,
+}
+
+impl Status {
+    /// The protocol's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::None => "none",
+            Status::Negotiating => "negotiating",
+            Status::Active => "active",
+            Status::Terminated => "terminated",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// A retained-secret store whose I/O errors can be collected afterwards.
+trait PeerSecrets: RetainedSecretStore {
+    fn take_store_error(&self) -> Option<String>;
+}
+
+impl PeerSecrets for MemoryStore {
+    fn take_store_error(&self) -> Option<String> {
+        None
+    }
+}
+
+impl PeerSecrets for SqliteStore {
+    fn take_store_error(&self) -> Option<String> {
+        self.take_error().map(|e| e.to_string())
+    }
+}
+
+/// Hides the secrets stored before `since` (`fresh_secrets`): the store is
+/// left as it is, this run just does not see them.
+struct FreshOnly {
+    inner: Box<dyn PeerSecrets>,
+    since: Option<SystemTime>,
+}
+
+impl FreshOnly {
+    fn visible(&self, s: &RetainedSecret) -> bool {
+        self.since.is_none_or(|t| s.stored_at >= t)
+    }
+}
+
+impl RetainedSecretStore for FreshOnly {
+    fn secrets(&self, peer: &str, now: SystemTime) -> Vec<RetainedSecret> {
+        let mut v = self.inner.secrets(peer, now);
+        v.retain(|s| self.visible(s));
+        v
+    }
+
+    fn other_secrets(&self, peer: &str, now: SystemTime) -> Vec<(String, RetainedSecret)> {
+        let mut v = self.inner.other_secrets(peer, now);
+        v.retain(|(_, s)| self.visible(s));
+        v
+    }
+
+    fn store(
+        &mut self,
+        peer: &str,
+        replaces: Option<(&str, &esession_crypto::SecretBytes)>,
+        new: RetainedSecret,
+    ) {
+        self.inner.store(peer, replaces, new);
+    }
+
+    fn mark_verified(&mut self, peer: &str, secret: &esession_crypto::SecretBytes) {
+        self.inner.mark_verified(peer, secret);
+    }
+}
+
+/// One endpoint and everything the driver sees of it.
+struct Session {
+    own_jid: String,
+    peer_jid: String,
+    role: Role,
+    profile: Profile,
+    ep: Endpoint<ChaCha20Rng>,
+    secrets: FreshOnly,
+    trust: Box<dyn TrustStore>,
+    started: bool,
+    rekey_pending: bool,
+    status: Status,
+    sas: Option<String>,
+    negotiated: Option<Negotiated>,
+    retained_secret: Option<bool>,
+    termination_acknowledged: bool,
+    peer_fingerprint: Option<String>,
+    error: Option<String>,
+}
+
+/// The peer: at most one session, set up by `init`.
+#[derive(Default)]
+pub struct Peer {
+    session: Option<Session>,
+}
+
+/// What one request produced.
+#[derive(Debug, Default)]
+struct Effects {
+    out: Vec<String>,
+    received: Vec<Value>,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("status", &self.session.as_ref().map(|s| s.status))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads requests from `input` until `quit` or end of input, answering each on
+/// `output`. Returns once `quit` was answered or the input ended.
+pub fn run<R: BufRead, W: Write>(mut input: R, mut output: W) -> std::io::Result<()> {
+    let mut peer = Peer::default();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = (&mut input)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let (response, quit) = if buf.len() > MAX_LINE && buf.last() != Some(&b'\n') {
+            // Skip the rest of the over-long line.
+            let mut rest = Vec::new();
+            input.read_until(b'\n', &mut rest)?;
+            (
+                error_response(&format!("request longer than {MAX_LINE} bytes")),
+                false,
+            )
+        } else {
+            match std::str::from_utf8(&buf) {
+                Ok(line) if line.trim().is_empty() => continue,
+                Ok(line) => peer.handle_line(line),
+                Err(_) => (error_response("request is not UTF-8"), false),
+            }
+        };
+        writeln!(output, "{response}")?;
+        output.flush()?;
+        if quit {
+            return Ok(());
+        }
+    }
+}
+
+fn error_response(error: &str) -> Value {
+    json!({"ok": false, "error": error, "out": [], "received": []})
+}
+
+impl Peer {
+    /// A peer with no session.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Answers one request line; the flag is true after `quit`.
+    pub fn handle_line(&mut self, line: &str) -> (Value, bool) {
+        match parse(line) {
+            Ok(Request::Quit) => (self.respond(Ok(Effects::default()), None), true),
+            Ok(req) => {
+                let mut fx = Effects::default();
+                let r = self.handle(req, &mut fx).map(|extra| (fx, extra));
+                match r {
+                    Ok((fx, extra)) => (self.respond(Ok(fx), extra), false),
+                    Err((e, fx)) => (self.respond(Err((e, fx)), None), false),
+                }
+            }
+            Err(e) => (error_response(&e.to_string()), false),
+        }
+    }
+
+    fn respond(
+        &self,
+        r: Result<Effects, (crate::Error, Effects)>,
+        extra: Option<(&str, Value)>,
+    ) -> Value {
+        let (mut v, fx) = match r {
+            Ok(fx) => (json!({"ok": true}), fx),
+            Err((e, fx)) => {
+                eprintln!("esession peer: {e}");
+                (json!({"ok": false, "error": e.to_string()}), fx)
+            }
+        };
+        v["out"] = json!(fx.out);
+        v["received"] = Value::Array(fx.received);
+        if let Some(s) = &self.session {
+            v["state"] = s.state_json();
+        }
+        if let Some((k, val)) = extra {
+            v[k] = val;
+        }
+        v
+    }
+
+    fn handle(
+        &mut self,
+        req: Request,
+        fx: &mut Effects,
+    ) -> Result<Option<(&'static str, Value)>, (crate::Error, Effects)> {
+        let r = self.dispatch(req, fx);
+        r.map_err(|e| (e, std::mem::take(fx)))
+    }
+
+    fn dispatch(
+        &mut self,
+        req: Request,
+        fx: &mut Effects,
+    ) -> Result<Option<(&'static str, Value)>, crate::Error> {
+        let now = SystemTime::now();
+        if let Request::Init(init) = req {
+            self.session = Some(Session::new(*init, now)?);
+            return Ok(None);
+        }
+        let s = self
+            .session
+            .as_mut()
+            .ok_or(crate::Error::Peer("send init first".into()))?;
+        let result = match req {
+            Request::Init(_) | Request::Quit => Ok(()),
+            Request::Start => s.start(fx),
+            Request::Deliver { xml } => {
+                s.deliver(now, &xml, fx);
+                Ok(())
+            }
+            Request::Send { text, chatstate } => s.send(now, &text, chatstate.as_deref(), fx),
+            Request::Rekey => s.rekey(),
+            Request::Terminate => {
+                s.ep.terminate(now)
+                    .map_err(crate::Error::from)
+                    .map(|()| s.drain(now, fx))
+            }
+            Request::State => Ok(()),
+        };
+        s.drain(now, fx);
+        result.map(|()| None)
+    }
+}
+
+/// SHA-256 of the seed string as a ChaCha20 seed, or OS randomness.
+fn rng_for(seed: Option<&str>, role: Role) -> ChaCha20Rng {
+    match seed {
+        Some(seed) => {
+            // Alice and Bob draw different streams from the same seed.
+            let tag: &[u8] = match role {
+                Role::Alice => b"alice",
+                Role::Bob => b"bob",
+            };
+            let d = HashAlg::Sha256.digest_parts(&[seed.as_bytes(), b"\0", tag]);
+            let mut key = [0u8; 32];
+            key.copy_from_slice(&d.as_bytes()[..32]);
+            ChaCha20Rng::from_seed(key)
+        }
+        None => ChaCha20Rng::from_seed(rand::random()),
+    }
+}
+
+/// The store key in `dir`, created on first use (test-harness convenience).
+fn store_key(dir: &Path) -> Result<StoreKey, crate::Error> {
+    let path = dir.join(STORE_KEY_FILE);
+    if !path.exists() {
+        let key = StoreKey::generate().map_err(|e| crate::Error::Peer(e.to_string()))?;
+        let tmp = dir.join(format!("{STORE_KEY_FILE}.{}.tmp", std::process::id()));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(&tmp)?.write_all(key.as_bytes())?;
+        // hard_link fails if another process created the key first: atomic
+        // create-if-absent with the whole content.
+        let linked = std::fs::hard_link(&tmp, &path);
+        std::fs::remove_file(&tmp)?;
+        match linked {
+            Ok(()) => return Ok(key),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let bytes = zeroize::Zeroizing::new(std::fs::read(&path)?);
+    StoreKey::from_slice(&bytes).map_err(|e| crate::Error::Peer(format!("{}: {e}", path.display())))
+}
+
+impl Session {
+    fn new(init: InitRequest, now: SystemTime) -> Result<Self, crate::Error> {
+        let mut config = Config::default();
+        config.profile = init.profile;
+        config.three_message = init.mode == Mode::ThreeMessage;
+        request::apply_options(&mut config, &init.options)?;
+        if let Some(oss) = &init.oss {
+            config.shared_password = Some(SharedPassword::new(oss));
+        }
+        if !init.trusted_keys.is_empty() {
+            return Err(crate::Error::Peer(
+                "trusted_keys is not supported by this version".into(),
+            ));
+        }
+        let account = esession_online::bare(&init.own_jid).to_owned();
+        let (secrets, trust): (Box<dyn PeerSecrets>, Box<dyn TrustStore>) = match &init.store {
+            None => (
+                Box::new(MemoryStore::new()),
+                Box::new(MemoryTrustStore::new()),
+            ),
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let key = store_key(dir)?;
+                let file: String = account
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '.' || c == '@' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                let path = dir.join(format!("{file}.sqlite"));
+                let open = |p: &Path| {
+                    SqliteStore::open(p, &key, &account)
+                        .map_err(|e| crate::Error::Peer(format!("{}: {e}", p.display())))
+                };
+                // Two connections to one file: the endpoint borrows the
+                // secret store and the trust store at the same time.
+                (Box::new(open(&path)?), Box::new(open(&path)?))
+            }
+        };
+        let rng = rng_for(init.seed.as_deref(), init.role);
+        let ep = match init.role {
+            Role::Alice => Endpoint::initiate(config, rng, now, &init.peer_jid)?,
+            Role::Bob => Endpoint::responder(config, rng)?,
+        };
+        eprintln!(
+            "esession peer: {} as {:?}, profile {:?}",
+            init.own_jid, init.role, init.profile
+        );
+        Ok(Session {
+            own_jid: init.own_jid,
+            peer_jid: init.peer_jid,
+            role: init.role,
+            profile: init.profile,
+            ep,
+            secrets: FreshOnly {
+                inner: secrets,
+                since: init.fresh_secrets.then_some(now),
+            },
+            trust,
+            started: false,
+            rekey_pending: false,
+            status: Status::None,
+            sas: None,
+            negotiated: None,
+            retained_secret: None,
+            termination_acknowledged: false,
+            peer_fingerprint: None,
+            error: None,
+        })
+    }
+
+    fn start(&mut self, _fx: &mut Effects) -> Result<(), crate::Error> {
+        if self.role != Role::Alice {
+            return Err(crate::Error::Peer("only alice starts".into()));
+        }
+        if self.started {
+            return Err(crate::Error::Peer("already started".into()));
+        }
+        self.started = true;
+        self.status = Status::Negotiating;
+        Ok(())
+    }
+
+    fn deliver(&mut self, now: SystemTime, xml: &str, fx: &mut Effects) {
+        if self.role == Role::Alice && !self.started {
+            // msg1 waits in the endpoint until `start`.
+            fx.received
+                .push(json!({"ok": false, "error": "alice has not started"}));
+            return;
+        }
+        let stanza = match Stanza::parse(xml) {
+            Ok(s) => s,
+            Err(e) => {
+                fx.received
+                    .push(json!({"ok": false, "error": format!("bad XML: {e}")}));
+                return;
+            }
+        };
+        if let Err(e) =
+            self.ep
+                .handle_stanza_with_trust(now, stanza, &mut self.secrets, self.trust.as_mut())
+        {
+            fx.received
+                .push(json!({"ok": false, "error": e.to_string()}));
+        }
+    }
+
+    fn send(
+        &mut self,
+        now: SystemTime,
+        text: &str,
+        chatstate: Option<&str>,
+        fx: &mut Effects,
+    ) -> Result<(), crate::Error> {
+        if !self.ep.is_established() && !self.ep.is_plain() {
+            return Err(crate::Error::Peer("the session is not established".into()));
+        }
+        if self.rekey_pending {
+            // XEP-0200 §7: the key exchange travels in the next stanza sent.
+            self.ep.rekey(now)?;
+            self.rekey_pending = false;
+            self.drain(now, fx);
+        }
+        let mut s = Stanza::new(StanzaKind::Message);
+        s.set_attr("type", "chat");
+        s.push(Element::new("body", esession_wire::NS_CLIENT).with_text(text));
+        if let Some(state) = chatstate {
+            s.push(Element::new(state, NS_CHATSTATES));
+        }
+        self.ep.send(now, s)?;
+        Ok(())
+    }
+
+    fn rekey(&mut self) -> Result<(), crate::Error> {
+        if !self.ep.may_rekey() {
+            return Err(crate::Error::Peer(
+                "re-keying is not allowed now (not established, rekey_freq, or gajim profile)"
+                    .into(),
+            ));
+        }
+        self.rekey_pending = true;
+        Ok(())
+    }
+
+    /// Drains the endpoint: stanzas to `out`, events into the state.
+    fn drain(&mut self, now: SystemTime, fx: &mut Effects) {
+        if self.role == Role::Alice && !self.started {
+            return;
+        }
+        while let Some(o) = self.ep.poll_output() {
+            match o {
+                Output::Send(mut s) => {
+                    if s.from().is_none() {
+                        s.set_attr("from", &self.own_jid);
+                    }
+                    if s.to().is_none() {
+                        s.set_attr("to", &self.peer_jid);
+                    }
+                    fx.out.push(s.to_xml());
+                }
+                Output::Requested(r) => {
+                    eprintln!("esession peer: request from {}; accepting", r.peer);
+                    self.status = Status::Negotiating;
+                    if let Err(e) = self.ep.accept(now) {
+                        self.fail(e.to_string());
+                    }
+                }
+                Output::PlainRequested(p) => {
+                    eprintln!("esession peer: plain session requested by {}", p.peer);
+                    if let Err(e) = self.ep.accept(now) {
+                        self.fail(e.to_string());
+                    }
+                }
+                Output::PlainEstablished(_) => self.status = Status::Active,
+                Output::SasReady { sas } => self.sas = Some(sas.display(self.profile).to_owned()),
+                Output::PeerKey(pk) => {
+                    self.peer_fingerprint = Some(hex::encode(&pk.fingerprint));
+                    if !matches!(pk.status, KeyStatus::Trusted { .. }) {
+                        // Trust on first use (peer mode only, PEER-PROTOCOL.md).
+                        if let Err(e) = self.ep.trust_peer_key("peer-tofu", self.trust.as_mut()) {
+                            eprintln!("esession peer: cannot trust the peer's key: {e}");
+                        }
+                    }
+                }
+                Output::Established(e) => {
+                    self.status = Status::Active;
+                    self.retained_secret = Some(e.retained_secret_used);
+                    self.negotiated = Some(e.negotiated);
+                }
+                Output::Received(s) => {
+                    if let Some(entry) = received_entry(&s) {
+                        fx.received.push(entry);
+                    }
+                }
+                Output::Terminated(reason) => {
+                    self.status = Status::Terminated;
+                    if reason == TerminationReason::Acknowledged {
+                        self.termination_acknowledged = true;
+                    }
+                }
+                Output::Failed(e) => {
+                    if self.status == Status::Active {
+                        fx.received
+                            .push(json!({"ok": false, "error": e.to_string()}));
+                    }
+                    self.fail(e.to_string());
+                }
+                _ => {}
+            }
+        }
+        if let Some(e) = self.secrets.inner.take_store_error() {
+            eprintln!("esession peer: store error: {e}");
+            self.error = Some(format!("store: {e}"));
+        }
+    }
+
+    fn fail(&mut self, error: String) {
+        eprintln!("esession peer: session failed: {error}");
+        self.status = Status::Failed;
+        self.error = Some(error);
+    }
+
+    fn state_json(&self) -> Value {
+        let negotiated = self.negotiated.as_ref().map(|n| {
+            json!({
+                "modp": n.modp.number().to_string(),
+                "crypt_algs": n.cipher.name(),
+                "hash_algs": n.hash.name(),
+                "compress": n.compress.name(),
+                "logging": n.logging,
+                "stanzas": n.stanzas,
+                "rekey_freq": n.rekey_freq.to_string(),
+                "init_pubkey": n.init_pubkey.name(),
+                "resp_pubkey": n.resp_pubkey.name(),
+            })
+        });
+        json!({
+            "status": self.status.as_str(),
+            "sas": self.sas,
+            "profile": match self.profile { Profile::Gajim => "gajim", _ => "xep" },
+            "negotiated": negotiated,
+            "retained_secret": self.retained_secret.map(|u| if u { "used" } else { "none" }),
+            "termination_acknowledged": self.termination_acknowledged,
+            "peer_fingerprint": self.peer_fingerprint,
+            "error": self.error,
+        })
+    }
+}
+
+/// The `received` entry for a decrypted stanza, or `None` for one without
+/// application content (a re-key or key-publishing stanza).
+fn received_entry(s: &Stanza) -> Option<Value> {
+    let content: Vec<&Element> = s
+        .children()
+        .filter(|c| c.name() != "thread")
+        .filter(|c| !(c.name() == "body" && c.text() == GAJIM_FALLBACK_BODY))
+        .collect();
+    if content.is_empty() {
+        return None;
+    }
+    let body = content
+        .iter()
+        .find(|c| c.name() == "body")
+        .map(|c| c.text());
+    Some(json!({"ok": true, "body": body, "xml": s.to_xml()}))
+}
