@@ -28,6 +28,11 @@ use crate::{Config, Error, PeerMisbehaved};
 /// acknowledgement (DECISIONS D43).
 pub const TERMINATE_ACK_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The init_pubkey options Gajim-Alice's msg1 carries (GAJIM.md §2).
+const GAJIM_INIT_PUBKEY: [&str; 3] = ["none", "key", "hash"];
+/// The resp_pubkey options Gajim-Alice's msg1 carries (GAJIM.md §2).
+const GAJIM_RESP_PUBKEY: [&str; 2] = ["none", "key"];
+
 /// The plaintext body the gajim profile adds after `<c/>` (G17).
 pub const GAJIM_FALLBACK_BODY: &str =
     "[This is part of an encrypted session. If you see this message, something went wrong.]";
@@ -185,6 +190,17 @@ struct Ctx<R> {
 impl<R> Ctx<R> {
     fn peer_bare(&self) -> &str {
         bare(&self.peer)
+    }
+
+    /// The wire form of a 4-message negotiation message in this session's
+    /// layout: D19-D23 in the xep profile; Gajim 0.15.4's own layout in the
+    /// gajim profile (GAJIM.md §2, G16; decisions O21), since Gajim's MACs
+    /// and SAS cover the exact bytes of the forms it sends.
+    fn wire(&self, m: &Negotiation) -> Result<WireForm, esession_wire::Error> {
+        match self.config.profile {
+            Profile::Gajim => m.to_gajim_wire(),
+            _ => m.to_wire(),
+        }
     }
 }
 
@@ -553,10 +569,17 @@ impl<R: CryptoRng> Endpoint<R> {
             },
             ..Offer::default()
         };
-        let request = Negotiation::Request(Request {
-            offer: offer.clone(),
-        });
-        let wire = request.to_wire().map_err(Error::Encode)?;
+        let mut wire_offer = offer.clone();
+        if ctx.config.profile == Profile::Gajim {
+            // GAJIM.md §2 "Message 1": Gajim-Alice offers these modes, which
+            // formA covers, but cannot use key or hash (G10). `offer`, against
+            // which msg2 is checked, keeps the configured none/none, so a
+            // responder choosing key or hash is refused (D26).
+            wire_offer.init_pubkey = GAJIM_INIT_PUBKEY.map(str::to_owned).to_vec();
+            wire_offer.resp_pubkey = GAJIM_RESP_PUBKEY.map(str::to_owned).to_vec();
+        }
+        let request = Negotiation::Request(Request { offer: wire_offer });
+        let wire = ctx.wire(&request).map_err(Error::Encode)?;
         // D16: formA is our own serialization parsed back.
         let form_a = wire.form_bytes(ctx.norm()).map_err(Error::Encode)?;
         ctx.send_form(&wire);
@@ -1267,6 +1290,16 @@ impl Offered {
         };
         // D21: one field per msg1 field, in msg1 order.
         response.order = response.order_after(&request_vars);
+        let rsa_sha256 = esession_crypto::sign::SignAlg::RsaSha256.uri();
+        if ctx.config.profile == Profile::Gajim
+            && response.sign_alg.is_none()
+            && offer.sign_algs.iter().any(|a| a == rsa_sha256)
+        {
+            // GAJIM.md §2 "Message 2": Gajim-Bob answers sign_algs rsa-sha256
+            // whenever it is offered, even with pubkeys none (it signs nothing,
+            // G10); the field is inside formB, so the SAS depends on it.
+            response.sign_alg = Some(rsa_sha256.to_owned());
+        }
         if let Some(e) = e_alice {
             return bob_three_message(
                 ctx,
@@ -1280,7 +1313,7 @@ impl Offered {
                 counters,
             );
         }
-        let wire = Negotiation::Response(response).to_wire().map_err(encode)?;
+        let wire = ctx.wire(&Negotiation::Response(response)).map_err(encode)?;
         // D16: formB is our own serialization parsed back.
         let form_b = wire.form_bytes(ctx.norm()).map_err(encode)?;
         ctx.send_form(&wire);
@@ -1415,8 +1448,8 @@ impl AwaitResponse {
             identity: vec![0],
             mac: vec![0],
         };
-        let form_a2 = Negotiation::AliceAccept(accept.clone())
-            .to_wire()
+        let form_a2 = ctx
+            .wire(&Negotiation::AliceAccept(accept.clone()))
             .and_then(|w| w.form_bytes(ctx.norm()))
             .map_err(encode)?;
         // Step 7: macA, over the full pubKeyA in key and hash modes (D28).
@@ -1450,7 +1483,9 @@ impl AwaitResponse {
         let sas = sas::sas(hash, &sealed.m, &form_b);
         accept.identity = sealed.id;
         accept.mac = sealed.m;
-        let wire = Negotiation::AliceAccept(accept).to_wire().map_err(encode)?;
+        let wire = ctx
+            .wire(&Negotiation::AliceAccept(accept))
+            .map_err(encode)?;
         if wire.form_bytes(ctx.norm()).map_err(encode)? != form_a2 {
             return Err(Failure::silent(Error::Internal("formA2 changed")));
         }
@@ -1608,8 +1643,8 @@ impl AwaitAliceAccept {
             identity: vec![0],
             mac: vec![0],
         };
-        let form_b2 = Negotiation::BobAccept(msg4.clone())
-            .to_wire()
+        let form_b2 = ctx
+            .wire(&Negotiation::BobAccept(msg4.clone()))
             .and_then(|w| w.form_bytes(ctx.norm()))
             .map_err(encode)?;
         let bob = session.responder();
@@ -1640,7 +1675,7 @@ impl AwaitAliceAccept {
         let c_b = counters::advance(s.counters.c_b, sealed.blocks);
         msg4.identity = sealed.id;
         msg4.mac = sealed.m;
-        let wire = Negotiation::BobAccept(msg4).to_wire().map_err(encode)?;
+        let wire = ctx.wire(&Negotiation::BobAccept(msg4)).map_err(encode)?;
         if wire.form_bytes(ctx.norm()).map_err(encode)? != form_b2 {
             return Err(Failure::silent(Error::Internal("formB2 changed")));
         }

@@ -93,6 +93,38 @@ impl Side {
     }
 }
 
+/// The `<feature/>` or `<init/>` element of a stanza's XML text, as written.
+fn negotiation_xml(stanza_xml: &str) -> &str {
+    let start = stanza_xml
+        .find("<feature ")
+        .or_else(|| stanza_xml.find("<init "))
+        .unwrap();
+    let end = ["</feature>", "</init>"]
+        .iter()
+        .filter_map(|t| stanza_xml.rfind(t).map(|i| i + t.len()))
+        .max()
+        .unwrap();
+    &stanza_xml[start..end]
+}
+
+/// Our negotiation message against Gajim's recorded one: the element text is
+/// identical except that xmpppy writes empty elements as `<required />` where
+/// ours writes `<required/>`; the MACed bytes (formA/formB, D18) are identical.
+fn assert_same_layout(ours: &Stanza, recorded_xml: &str) {
+    let ours = ours.to_xml();
+    let ours = negotiation_xml(&ours);
+    let recorded = negotiation_xml(recorded_xml);
+    assert_eq!(ours.replace("<required/>", "<required />"), recorded);
+    let g = |x: &str| {
+        esession_wire::Negotiation::parse(x)
+            .unwrap()
+            .form
+            .form_bytes(NormProfile::Gajim)
+            .unwrap()
+    };
+    assert_eq!(g(ours), g(recorded));
+}
+
 fn form_of(s: &Stanza) -> ReceivedNegotiation {
     Stanza::parse(&s.to_xml())
         .unwrap()
@@ -147,6 +179,8 @@ fn bob_role(vector: &str, store: &mut MemoryStore) {
     bob.feed(msgs[0]["xml"].as_str().unwrap(), store);
     bob.ep.accept(now()).unwrap();
     bob.collect();
+    // Our msg2 is Gajim-Bob's recorded msg2 (GAJIM.md §2 layout, same values).
+    assert_same_layout(&bob.sent[0], msgs[1]["xml"].as_str().unwrap());
     // Our msg2 carries Bob's recorded d and C_A.
     let esession_wire::Negotiation::Response(r) = form_of(&bob.sent[0]).message else {
         panic!("msg2")
@@ -163,10 +197,15 @@ fn bob_role(vector: &str, store: &mut MemoryStore) {
     let sas = bob.sas();
     let expected = esession_sigma::sas::sas(HashAlg::Sha256, &hx(&d["m_a"]), &formb);
     assert_eq!(sas, expected, "SAS over Gajim-Alice's M_A and our formB");
+    assert_eq!(formb, d["form_b"].as_str().unwrap().as_bytes());
+    // The SAS Gajim-Bob showed.
+    assert_eq!(sas.unpadded, d["sas"].as_str().unwrap());
     assert_eq!(sas.display(Profile::Gajim), sas.unpadded);
     let est = bob.established().clone();
     assert_eq!(est.retained_secret_used, !d["srs"].is_null());
     // Our msg4: ID_B and M_B under the recorded final keys (KCB is AES-256, G1).
+    // Our msg4 is Gajim-Bob's recorded msg4: same srshash, ID_B and M_B.
+    assert_same_layout(&bob.sent[1], msgs[3]["xml"].as_str().unwrap());
     let esession_wire::Negotiation::BobAccept(m4) = form_of(&bob.sent[1]).message else {
         panic!("msg4")
     };
@@ -244,12 +283,17 @@ fn alice_role(vector: &str, store: &mut MemoryStore) -> Side {
         sent: Vec::new(),
     };
     alice.collect();
+    // Our msg1 is Gajim-Alice's recorded msg1 (GAJIM.md §2 layout, same values).
+    assert_same_layout(&alice.sent[0], msgs[0]["xml"].as_str().unwrap());
     // Gajim-Bob's msg2 (every field text-single, accept "true", G16).
     alice.feed(msgs[1]["xml"].as_str().unwrap(), store);
     let esession_wire::Negotiation::AliceAccept(m3) = form_of(&alice.sent[1]).message else {
         panic!("msg3")
     };
     assert_eq!(m3.dhkey.as_deref(), Some(hx(&a["dh"]["5"]["e"]).as_slice()));
+    // Our msg3 is Gajim-Alice's recorded msg3: same rshashes, ID_A and M_A.
+    assert_same_layout(&alice.sent[1], msgs[2]["xml"].as_str().unwrap());
+    assert_eq!(m3.mac, hx(&d["m_a"]));
     // SAS over our M_A and Gajim-Bob's formB as D18 normalizes it.
     let formb = Stanza::parse(msgs[1]["xml"].as_str().unwrap())
         .unwrap()
@@ -264,6 +308,8 @@ fn alice_role(vector: &str, store: &mut MemoryStore) -> Side {
         alice.sas(),
         esession_sigma::sas::sas(HashAlg::Sha256, &m3.mac, &formb)
     );
+    // The SAS Gajim-Alice showed.
+    assert_eq!(alice.sas().unpadded, d["sas"].as_str().unwrap());
     // Gajim-Bob's msg4: ID_B, M_B and macB (over his formB and formB2) verify.
     alice.feed(msgs[3]["xml"].as_str().unwrap(), store);
     assert_eq!(

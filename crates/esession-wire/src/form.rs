@@ -135,6 +135,39 @@ impl Field {
     }
 }
 
+impl Field {
+    /// A field the way Gajim 0.15.4's `DataField` lays it out (GAJIM.md §2
+    /// "Element order inside a field", G16): attributes `var` then `type`
+    /// (then `label`), then the `<value/>`s, then `<required/>` if
+    /// [`Field::required`], then the `<option/>`s with their labels. Only the
+    /// gajim profile writes this; [`DataForm::to_element`] is unchanged (D19).
+    pub fn to_gajim_element(&self) -> Element {
+        let mut f = Element::new("field", NS_DATA);
+        f.set_attr("var", self.var.clone());
+        if let Some(k) = &self.kind {
+            f.set_attr("type", k.clone());
+        }
+        if let Some(l) = &self.label {
+            f.set_attr("label", l.clone());
+        }
+        for v in &self.values {
+            f.push_child(Element::new("value", NS_DATA).with_text(v.clone()));
+        }
+        if self.required {
+            f.push_child(Element::new("required", NS_DATA));
+        }
+        for o in &self.options {
+            let mut opt = Element::new("option", NS_DATA);
+            if let Some(l) = &o.label {
+                opt.set_attr("label", l.clone());
+            }
+            opt.push_child(Element::new("value", NS_DATA).with_text(o.value.clone()));
+            f.push_child(opt);
+        }
+        f
+    }
+}
+
 /// A parsed `<x xmlns='jabber:x:data'/>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataForm {
@@ -216,6 +249,19 @@ impl DataForm {
         let mut x = Element::new("x", NS_DATA).with_attr("type", self.kind.as_str());
         for f in &self.fields {
             x.push_child(f.to_element());
+        }
+        x
+    }
+}
+
+impl DataForm {
+    /// Writes the form with every field in Gajim 0.15.4's layout
+    /// ([`Field::to_gajim_element`]); the gajim profile's counterpart of
+    /// [`DataForm::to_element`].
+    pub fn to_gajim_element(&self) -> Element {
+        let mut x = Element::new("x", NS_DATA).with_attr("type", self.kind.as_str());
+        for f in &self.fields {
+            x.push_child(f.to_gajim_element());
         }
         x
     }

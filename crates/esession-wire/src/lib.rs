@@ -19,8 +19,8 @@ pub use error::Error;
 pub use form::{DataForm, Field, FieldOption, FormKind};
 pub use keys::{Identity, KeyValue, PubKeyPart};
 pub use negotiation::{
-    AliceAccept, BobAccept, DhValues, LoggingVar, Negotiation, Offer, OfflineOptions,
-    ReceivedNegotiation, Request, Response, WireForm, Wrapper,
+    AliceAccept, BobAccept, DhValues, GAJIM_RESPONSE_ORDER, LoggingVar, Negotiation, Offer,
+    OfflineOptions, ReceivedNegotiation, Request, Response, WireForm, Wrapper,
 };
 pub use normalize::NormProfile;
 pub use rejection::{Condition, Rejection};

@@ -1194,3 +1194,233 @@ impl Negotiation {
         WireForm::outgoing(self.to_element())
     }
 }
+
+// ---------------------------------------------------------------------------
+// Gajim 0.15.4's layout (the gajim profile only; GAJIM.md §2-§3, G16)
+//
+// Gajim MACs the bytes of the forms it sends (formA, formA2, formB, formB2),
+// so an endpoint that is to produce Gajim's MACs and SAS from the same inputs
+// must lay its forms out exactly as Gajim does. These writers are additive:
+// `to_form`/`to_wire` above keep the D19-D23 layout of the xep profile.
+
+/// msg2's field order after `FORM_TYPE` and `accept` as Gajim 0.15.4 writes
+/// it: the `negotiated` dict in Python 2 hash order, then `modp`, then the
+/// nonces, counter and dhkeys, again in dict order (GAJIM.md §2 "Message 2").
+/// Taken verbatim from Gajim-Bob's recorded msg2 (transcript.json stanzas 2
+/// and 6; vectors/sigma/gajim-session-{1,2}.json). Fields a response does not
+/// carry are skipped; `logging` stands for the `otr` var too.
+pub const GAJIM_RESPONSE_ORDER: [&str; 18] = [
+    "crypt_algs",
+    "disclosure",
+    "logging",
+    "sign_algs",
+    "compress",
+    "init_pubkey",
+    "stanzas",
+    "hash_algs",
+    "ver",
+    "sas_algs",
+    "resp_pubkey",
+    "security",
+    "rekey_freq",
+    "modp",
+    "nonce",
+    "my_nonce",
+    "counter",
+    "dhkeys",
+];
+
+/// G16: every field Gajim sends in msg2, msg3 and msg4 is text-single.
+const TEXT_SINGLE: &str = "text-single";
+
+fn gajim_text(var: &str, values: Vec<String>) -> Field {
+    Field::values(var, Some(TEXT_SINGLE), values)
+}
+
+fn gajim_wire(wrapper: Wrapper, form: &DataForm) -> Result<WireForm, Error> {
+    let x = form.to_gajim_element();
+    let root = match wrapper {
+        Wrapper::Init => Element::new("init", NS_INIT).with_child(x),
+        _ => Element::new("feature", NS_FEATURE_NEG).with_child(x),
+    };
+    WireForm::outgoing(root)
+}
+
+impl Request {
+    /// msg1 in Gajim 0.15.4's layout (GAJIM.md §2 "Message 1", `negotiate_e2e`):
+    /// FORM_TYPE, accept (boolean, `<required/>`), logging, disclosure and
+    /// security (list-single, `<required/>`), crypt_algs, hash_algs and
+    /// compress (hidden), stanzas (list-multi), init_pubkey and resp_pubkey
+    /// (list-single), ver, rekey_freq, sas_algs, sign_algs and my_nonce
+    /// (hidden), modp (list-single, options labelled `None`), dhhashes (hidden,
+    /// multi-valued). Absent optional lists are skipped.
+    pub fn to_gajim_form(&self) -> DataForm {
+        let o = &self.offer;
+        let hidden = |var: &str, values: Vec<String>| Field::values(var, Some("hidden"), values);
+        let required = |mut f: Field| {
+            f.required = true;
+            f
+        };
+        let mut form = DataForm::new(FormKind::Form);
+        let fs = &mut form.fields;
+        fs.push(hidden("FORM_TYPE", vec![FORM_TYPE_SSN.to_owned()]));
+        fs.push(required(Field::values(
+            "accept",
+            Some("boolean"),
+            vec!["1".to_owned()],
+        )));
+        for (var, list) in [
+            (o.logging_var.var(), &o.logging),
+            ("disclosure", &o.disclosure),
+            ("security", &o.security),
+        ] {
+            fs.push(required(Field::options(
+                var,
+                Some("list-single"),
+                list.clone(),
+            )));
+        }
+        fs.push(hidden("crypt_algs", o.crypt_algs.clone()));
+        fs.push(hidden("hash_algs", o.hash_algs.clone()));
+        fs.push(hidden("compress", o.compress.clone()));
+        fs.push(Field::options(
+            "stanzas",
+            Some("list-multi"),
+            o.stanzas.clone(),
+        ));
+        for (var, list) in [
+            ("init_pubkey", &o.init_pubkey),
+            ("resp_pubkey", &o.resp_pubkey),
+        ] {
+            if !list.is_empty() {
+                fs.push(Field::options(var, Some("list-single"), list.clone()));
+            }
+        }
+        fs.push(hidden("ver", o.ver.clone()));
+        fs.push(hidden("rekey_freq", vec![o.rekey_freq.to_string()]));
+        if !o.sas_algs.is_empty() {
+            fs.push(hidden("sas_algs", o.sas_algs.clone()));
+        }
+        if !o.sign_algs.is_empty() {
+            fs.push(hidden("sign_algs", o.sign_algs.clone()));
+        }
+        fs.push(hidden("my_nonce", vec![b64::encode(&o.my_nonce)]));
+        // GAJIM.md §2: `options=[[None, y] ...]` makes the label the string "None".
+        let mut modp = Field::options(
+            "modp",
+            Some("list-single"),
+            o.modp.iter().map(u32::to_string).collect(),
+        );
+        for opt in &mut modp.options {
+            opt.label = Some("None".to_owned());
+        }
+        fs.push(modp);
+        match &o.dh {
+            DhValues::Hashes(h) => fs.push(hidden(
+                "dhhashes",
+                h.iter().map(|v| b64::encode(v)).collect(),
+            )),
+            DhValues::Keys(k) => {
+                fs.push(hidden("dhkeys", k.iter().map(|v| b64::encode(v)).collect()))
+            }
+        }
+        form
+    }
+}
+
+impl Response {
+    /// msg2 in Gajim 0.15.4's layout (GAJIM.md §2 "Message 2", G16): every
+    /// field text-single, accept `true`/`false`, then the fields in
+    /// [`GAJIM_RESPONSE_ORDER`], then any other field it carries (identity,
+    /// mac) in the default order. [`Response::order`] is not used.
+    pub fn to_gajim_form(&self) -> DataForm {
+        let mut form = DataForm::new(FormKind::Submit);
+        form.fields
+            .push(gajim_text("FORM_TYPE", vec![FORM_TYPE_SSN.to_owned()]));
+        if let Some(a) = self.accept {
+            let v = if a { "true" } else { "false" };
+            form.fields.push(gajim_text("accept", vec![v.to_owned()]));
+        }
+        let mut order: Vec<String> = GAJIM_RESPONSE_ORDER
+            .iter()
+            .map(|v| {
+                if *v == "logging" {
+                    self.logging_var.var()
+                } else {
+                    v
+                }
+            })
+            .filter(|v| self.has_var(v))
+            .map(str::to_owned)
+            .collect();
+        for v in self.default_order() {
+            if v != "accept" && !order.contains(&v) {
+                order.push(v);
+            }
+        }
+        for v in order {
+            if let Some(mut f) = self.field(&v) {
+                f.kind = Some(TEXT_SINGLE.to_owned());
+                form.fields.push(f);
+            }
+        }
+        form
+    }
+}
+
+impl AliceAccept {
+    /// msg3 in Gajim 0.15.4's layout (GAJIM.md §2 "Message 3" step 4):
+    /// FORM_TYPE, accept `1`, nonce, rshashes (multi-valued), dhkeys, identity,
+    /// mac, all text-single.
+    pub fn to_gajim_form(&self) -> DataForm {
+        let mut form = DataForm::new(FormKind::Result);
+        let fs = &mut form.fields;
+        fs.push(gajim_text("FORM_TYPE", vec![FORM_TYPE_SSN.to_owned()]));
+        fs.push(gajim_text("accept", vec![bool_str(self.accept)]));
+        fs.push(gajim_text("nonce", vec![b64::encode(&self.nonce)]));
+        if !self.rshashes.is_empty() {
+            fs.push(gajim_text(
+                "rshashes",
+                self.rshashes.iter().map(|h| b64::encode(h)).collect(),
+            ));
+        }
+        if let Some(d) = &self.dhkey {
+            fs.push(gajim_text("dhkeys", vec![b64::encode(d)]));
+        }
+        fs.push(gajim_text("identity", vec![b64::encode(&self.identity)]));
+        fs.push(gajim_text("mac", vec![b64::encode(&self.mac)]));
+        form
+    }
+}
+
+impl BobAccept {
+    /// msg4 in Gajim 0.15.4's layout (GAJIM.md §2 "Message 4" step 7):
+    /// FORM_TYPE, nonce, srshash, identity, mac, all text-single.
+    pub fn to_gajim_form(&self) -> DataForm {
+        let mut form = DataForm::new(FormKind::Result);
+        let fs = &mut form.fields;
+        fs.push(gajim_text("FORM_TYPE", vec![FORM_TYPE_SSN.to_owned()]));
+        fs.push(gajim_text("nonce", vec![b64::encode(&self.nonce)]));
+        fs.push(gajim_text("srshash", vec![b64::encode(&self.srshash)]));
+        fs.push(gajim_text("identity", vec![b64::encode(&self.identity)]));
+        fs.push(gajim_text("mac", vec![b64::encode(&self.mac)]));
+        form
+    }
+}
+
+impl Negotiation {
+    /// [`Negotiation::to_wire`] in Gajim 0.15.4's layout: msg1-msg4 as the
+    /// `to_gajim_form` methods write them, fields via
+    /// [`Field::to_gajim_element`]; every other message as `to_wire` writes it
+    /// (Gajim's terminate is laid out like ours).
+    pub fn to_gajim_wire(&self) -> Result<WireForm, Error> {
+        let form = match self {
+            Negotiation::Request(r) => r.to_gajim_form(),
+            Negotiation::Response(r) => r.to_gajim_form(),
+            Negotiation::AliceAccept(a) => a.to_gajim_form(),
+            Negotiation::BobAccept(b) => b.to_gajim_form(),
+            _ => return self.to_wire(),
+        };
+        gajim_wire(self.wrapper(), &form)
+    }
+}
