@@ -97,12 +97,11 @@
 //!   detection of a Gajim initiator with [`Config::detect_gajim`]): AES-256 from
 //!   the 32-byte key, pre-incremented counter, padded counter in stanza MACs,
 //!   D18 forms, padding to 16 bytes and keystream carry-over, the plaintext
-//!   fallback body, plaintext termination, no re-key, unpadded SAS display.
-//!
-//! Not covered: byte-for-byte emulation of Gajim's own form layout (G16), so
-//! a Gajim peer and we show the same SAS only when both compute it over the
-//! forms actually exchanged (always true on the wire; the recorded Gajim
-//! transcript cannot be reproduced byte for byte).
+//!   fallback body, plaintext termination, no re-key, unpadded SAS display,
+//!   and msg1-msg4 laid out exactly as Gajim 0.15.4 writes them (GAJIM.md §2,
+//!   G16: its field order, types, `<required/>`, `label="None"`, accept
+//!   `true`, every response field text-single), so that with the same
+//!   randomness our forms, MACs and SAS equal Gajim's recorded ones.
 //!
 //! ## Security
 //!

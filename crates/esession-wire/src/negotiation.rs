@@ -1206,8 +1206,9 @@ impl Negotiation {
 /// msg2's field order after `FORM_TYPE` and `accept` as Gajim 0.15.4 writes
 /// it: the `negotiated` dict in Python 2 hash order, then `modp`, then the
 /// nonces, counter and dhkeys, again in dict order (GAJIM.md §2 "Message 2").
-/// Taken verbatim from Gajim-Bob's recorded msg2 (transcript.json stanzas 2
-/// and 6; vectors/sigma/gajim-session-{1,2}.json). Fields a response does not
+/// Taken verbatim from Gajim-Bob's recorded msg2 of both sessions
+/// (shared/interop/gajim/transcript.json; vectors/sigma/gajim-session-{1,2}.json,
+/// `messages[1]`). Fields a response does not
 /// carry are skipped; `logging` stands for the `otr` var too.
 pub const GAJIM_RESPONSE_ORDER: [&str; 18] = [
     "crypt_algs",
