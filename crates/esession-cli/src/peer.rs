@@ -41,12 +41,14 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use esession_crypto::hash::HashAlg;
+use esession_crypto::sign::{SignAlg, SigningKey};
 use esession_online::{
-    Config, Endpoint, GAJIM_FALLBACK_BODY, KeyStatus, MemoryStore, MemoryTrustStore, Negotiated,
-    Output, Profile, RetainedSecret, RetainedSecretStore, SharedPassword, TerminationReason,
-    TrustStore,
+    Config, Endpoint, GAJIM_FALLBACK_BODY, IdentityKey, KeyStatus, MemoryStore, MemoryTrustStore,
+    Negotiated, Output, Profile, PubkeyMode, RetainedSecret, RetainedSecretStore, SharedPassword,
+    TerminationReason, TrustStore, TrustedKey, key_value_of,
 };
 use esession_store::{SqliteStore, StoreKey};
+use esession_wire::KeyValue;
 use esession_wire::{Element, Stanza, StanzaKind};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -154,6 +156,12 @@ struct Session {
     peer_jid: String,
     role: Role,
     profile: Profile,
+    config: Config,
+    seed: Option<String>,
+    /// Draws our signing keys (a stream apart from the endpoint's).
+    key_rng: ChaCha20Rng,
+    /// Our signing keys with their `<KeyValue/>` XML, the configured one first.
+    keys: Vec<(IdentityKey, String)>,
     ep: Endpoint<ChaCha20Rng>,
     secrets: FreshOnly,
     trust: Box<dyn TrustStore>,
@@ -165,6 +173,8 @@ struct Session {
     retained_secret: Option<bool>,
     termination_acknowledged: bool,
     peer_fingerprint: Option<String>,
+    /// Set when we refused the peer's key.
+    key_refused: Option<String>,
     error: Option<String>,
 }
 
@@ -312,6 +322,19 @@ impl Peer {
                     .map(|()| s.drain(now, fx))
             }
             Request::State => Ok(()),
+            Request::PublicKey { alg } => {
+                let alg = match alg.as_deref() {
+                    None => SignAlg::RsaSha256,
+                    Some(uri) => SignAlg::from_uri(uri)
+                        .map_err(|e| crate::Error::Peer(format!("alg: {e}")))?,
+                };
+                let xml = s.key_for(alg)?;
+                s.drain(now, fx);
+                return Ok(Some(("key_value", Value::String(xml))));
+            }
+            Request::Trust { jid, key_value } => {
+                trust_key_value(s.trust.as_mut(), &jid, &key_value)
+            }
         };
         s.drain(now, fx);
         result.map(|()| None)
@@ -334,6 +357,52 @@ fn rng_for(seed: Option<&str>, role: Role) -> ChaCha20Rng {
         }
         None => ChaCha20Rng::from_seed(rand::random()),
     }
+}
+
+/// A new signing key and its `<KeyValue/>` XML.
+fn generate_key(
+    alg: SignAlg,
+    rng: &mut ChaCha20Rng,
+) -> Result<(IdentityKey, String), crate::Error> {
+    eprintln!("esession peer: generating a {} key", alg.uri());
+    let key = SigningKey::generate(alg, rng)
+        .map_err(|e| crate::Error::Peer(format!("key generation: {e}")))?;
+    let xml = key_value_of(&key.verifying_key())?.to_element().to_xml();
+    Ok((IdentityKey::new(key), xml))
+}
+
+/// A fresh endpoint for `role`.
+fn endpoint(
+    config: &Config,
+    seed: Option<&str>,
+    role: Role,
+    now: SystemTime,
+    peer_jid: &str,
+) -> Result<Endpoint<ChaCha20Rng>, crate::Error> {
+    let rng = rng_for(seed, role);
+    Ok(match role {
+        Role::Alice => Endpoint::initiate(config.clone(), rng, now, peer_jid)?,
+        Role::Bob => Endpoint::responder(config.clone(), rng)?,
+    })
+}
+
+/// Trusts the `<KeyValue/>` XML `kv` for `jid`'s bare JID.
+fn trust_key_value(trust: &mut dyn TrustStore, jid: &str, kv: &str) -> Result<(), crate::Error> {
+    let bad = |e: &dyn std::fmt::Display| crate::Error::Peer(format!("key_value: {e}"));
+    let el = Element::parse(kv).map_err(|e| bad(&e))?;
+    let key = KeyValue::from_element(&el)
+        .and_then(|k| k.normalized())
+        .map_err(|e| bad(&e))?;
+    // The key must be one we can verify with.
+    esession_online::verifying_key_of(&key)?;
+    trust.trust(
+        esession_online::bare(jid),
+        TrustedKey {
+            key,
+            petname: "peer-driver".to_owned(),
+        },
+    );
+    Ok(())
 }
 
 /// The store key in `dir`, created on first use (test-harness convenience).
@@ -370,11 +439,6 @@ impl Session {
         if let Some(oss) = &init.oss {
             config.shared_password = Some(SharedPassword::new(oss));
         }
-        if !init.trusted_keys.is_empty() {
-            return Err(crate::Error::Peer(
-                "trusted_keys is not supported by this version".into(),
-            ));
-        }
         let account = esession_online::bare(&init.own_jid).to_owned();
         let (secrets, trust): (Box<dyn PeerSecrets>, Box<dyn TrustStore>) = match &init.store {
             None => (
@@ -404,20 +468,57 @@ impl Session {
                 (Box::new(open(&path)?), Box::new(open(&path)?))
             }
         };
-        let rng = rng_for(init.seed.as_deref(), init.role);
-        let ep = match init.role {
-            Role::Alice => Endpoint::initiate(config, rng, now, &init.peer_jid)?,
-            Role::Bob => Endpoint::responder(config, rng)?,
-        };
+        let mut trust = trust;
+        for (jid, kvs) in &init.trusted_keys {
+            for kv in kvs {
+                trust_key_value(trust.as_mut(), jid, kv)?;
+            }
+        }
+        let mut key_rng = rng_for(
+            init.seed
+                .as_ref()
+                .map(|s| format!("{s}\0signing keys"))
+                .as_deref(),
+            init.role,
+        );
+        let mut keys = Vec::new();
+        let needs_key = match init.role {
+            Role::Alice => &config.init_pubkey,
+            Role::Bob => &config.resp_pubkey,
+        }
+        .iter()
+        .any(|m| *m != PubkeyMode::None);
+        if needs_key {
+            // PEER-PROTOCOL.md "Keys in peer mode": generate one when needed.
+            let alg = config
+                .sign_algs
+                .first()
+                .copied()
+                .unwrap_or(SignAlg::RsaSha256);
+            let (identity, xml) = generate_key(alg, &mut key_rng)?;
+            config.identity_key = Some(identity.clone());
+            keys.push((identity, xml));
+        }
+        let ep = endpoint(
+            &config,
+            init.seed.as_deref(),
+            init.role,
+            now,
+            &init.peer_jid,
+        )?;
         eprintln!(
             "esession peer: {} as {:?}, profile {:?}",
             init.own_jid, init.role, init.profile
         );
-        Ok(Session {
+        let session = Session {
             own_jid: init.own_jid,
             peer_jid: init.peer_jid,
             role: init.role,
             profile: init.profile,
+            key_rng,
+            config,
+            seed: init.seed,
+            keys,
             ep,
             secrets: FreshOnly {
                 inner: secrets,
@@ -432,8 +533,35 @@ impl Session {
             retained_secret: None,
             termination_acknowledged: false,
             peer_fingerprint: None,
+            key_refused: None,
             error: None,
-        })
+        };
+        Ok(session)
+    }
+
+    /// Our key for `alg` with its `<KeyValue/>` XML, generated (from the seed
+    /// stream when seeded) if we have none. The first key becomes the
+    /// endpoint's identity; an endpoint that has not started yet is rebuilt
+    /// with it.
+    fn key_for(&mut self, alg: SignAlg) -> Result<String, crate::Error> {
+        if let Some((_, xml)) = self.keys.iter().find(|(k, _)| k.alg() == alg) {
+            return Ok(xml.clone());
+        }
+        let (identity, xml) = generate_key(alg, &mut self.key_rng)?;
+        if self.config.identity_key.is_none() {
+            self.config.identity_key = Some(identity.clone());
+            if self.status == Status::None && !self.started {
+                self.ep = endpoint(
+                    &self.config,
+                    self.seed.as_deref(),
+                    self.role,
+                    SystemTime::now(),
+                    &self.peer_jid,
+                )?;
+            }
+        }
+        self.keys.push((identity, xml.clone()));
+        Ok(xml)
     }
 
     fn start(&mut self, _fx: &mut Effects) -> Result<(), crate::Error> {
@@ -542,10 +670,25 @@ impl Session {
                 Output::SasReady { sas } => self.sas = Some(sas.display(self.profile).to_owned()),
                 Output::PeerKey(pk) => {
                     self.peer_fingerprint = Some(hex::encode(&pk.fingerprint));
-                    if !matches!(pk.status, KeyStatus::Trusted { .. }) {
-                        // Trust on first use (peer mode only, PEER-PROTOCOL.md).
-                        if let Err(e) = self.ep.trust_peer_key("peer-tofu", self.trust.as_mut()) {
-                            eprintln!("esession peer: cannot trust the peer's key: {e}");
+                    match pk.status {
+                        KeyStatus::Trusted { .. } => {}
+                        KeyStatus::Changed { .. } => {
+                            // A pinned (or earlier trusted) key differs: refuse.
+                            eprintln!("esession peer: {} presents an untrusted key", pk.jid);
+                            let refused = format!("{} presents a key that is not trusted", pk.jid);
+                            if let Err(e) = self.ep.reject_peer_key(now) {
+                                self.fail(e.to_string());
+                            }
+                            // Reported as failed even when the library ends
+                            // the session with a regular terminate.
+                            self.key_refused = Some(refused);
+                        }
+                        _ => {
+                            // Trust on first use (peer mode only, PEER-PROTOCOL.md).
+                            if let Err(e) = self.ep.trust_peer_key("peer-tofu", self.trust.as_mut())
+                            {
+                                eprintln!("esession peer: cannot trust the peer's key: {e}");
+                            }
                         }
                     }
                 }
@@ -561,12 +704,15 @@ impl Session {
                 }
                 Output::Terminated(reason) => {
                     self.status = Status::Terminated;
+                    if let Some(refused) = self.key_refused.clone() {
+                        self.fail(refused);
+                    }
                     if reason == TerminationReason::Acknowledged {
                         self.termination_acknowledged = true;
                     }
                 }
                 Output::Failed(e) => {
-                    if self.status == Status::Active {
+                    if self.status == Status::Active && self.negotiated.is_some() {
                         fx.received
                             .push(json!({"ok": false, "error": e.to_string()}));
                     }

@@ -302,3 +302,83 @@ fn peer_answers_malformed_and_unknown_requests() {
     assert_eq!(p.state()["status"], "negotiating");
     p.quit();
 }
+
+#[test]
+fn peer_public_keys_trust_on_first_use_in_four_and_three_messages() {
+    let keys = json!({"options": {"init_pubkey": ["key"], "resp_pubkey": ["key"]}});
+    // 4 messages with key identities: SAS and fingerprints.
+    let mut alice = Peer::spawn("alice");
+    let mut bob = Peer::spawn("bob");
+    init(&mut alice, "alice", "xep", keys.clone());
+    init(&mut bob, "bob", "xep", keys.clone());
+    negotiate(&mut alice, &mut bob);
+    let (sa, sb) = (alice.state(), bob.state());
+    assert_eq!(sa["negotiated"]["init_pubkey"], "key");
+    let (fa, fb) = (
+        sa["peer_fingerprint"].clone(),
+        sb["peer_fingerprint"].clone(),
+    );
+    assert_eq!(fa.as_str().unwrap().len(), 64, "{sa}");
+    assert_eq!(fb.as_str().unwrap().len(), 64, "{sb}");
+    assert_ne!(fa, fb);
+    say(&mut alice, &mut bob, "signed and sealed", None);
+    alice.quit();
+    bob.quit();
+
+    // 3 messages (SIGMA-I): no SAS; the same keys, so the same fingerprints.
+    let mut three = keys;
+    three["mode"] = json!("3-message");
+    let mut alice = Peer::spawn("alice");
+    let mut bob = Peer::spawn("bob");
+    init(&mut alice, "alice", "xep", three.clone());
+    init(&mut bob, "bob", "xep", three);
+    let r = alice.req(json!({"op": "start"}));
+    let (routed, _, _) = route(&mut alice, &mut bob, out(&r));
+    assert_eq!(routed.len(), 3);
+    let (sa, sb) = (alice.state(), bob.state());
+    assert_eq!(sa["status"], "active", "{sa}");
+    assert_eq!(sb["status"], "active", "{sb}");
+    assert_eq!(sa["sas"], Value::Null);
+    assert_eq!(sb["sas"], Value::Null);
+    assert_eq!(sa["peer_fingerprint"], fa);
+    assert_eq!(sb["peer_fingerprint"], fb);
+    say(&mut bob, &mut alice, "three messages were enough", None);
+    alice.quit();
+    bob.quit();
+}
+
+#[test]
+fn peer_pinned_keys_are_used_and_a_wrong_pin_fails() {
+    let keys = json!({"options": {"init_pubkey": ["key"], "resp_pubkey": ["key"]}});
+    let mut alice = Peer::spawn("alice");
+    let mut bob = Peer::spawn("bob");
+    init(&mut alice, "alice", "xep", keys.clone());
+    init(&mut bob, "bob", "xep", keys.clone());
+    let ka = alice.req(json!({"op": "public_key"}))["key_value"].clone();
+    let kb = bob.req(json!({"op": "public_key"}))["key_value"].clone();
+    assert!(ka.as_str().unwrap().starts_with("<KeyValue"), "{ka}");
+    assert_ne!(ka, kb);
+    // Asking again answers the same key.
+    assert_eq!(alice.req(json!({"op": "public_key"}))["key_value"], ka);
+    let bad = alice.raw(r#"{"op":"trust","jid":"bob@example.com","key_value":"<KeyValue/>"}"#);
+    assert_eq!(bad["ok"], false, "{bad}");
+    alice.req(json!({"op": "trust", "jid": BOB, "key_value": kb}));
+    bob.req(json!({"op": "trust", "jid": "alice@example.org", "key_value": ka}));
+    negotiate(&mut alice, &mut bob);
+    alice.quit();
+    bob.quit();
+
+    // Bob pins a key that is not Alice's (his own): the negotiation fails.
+    let mut alice = Peer::spawn("alice");
+    let mut bob = Peer::spawn("bob");
+    init(&mut alice, "alice", "xep", keys.clone());
+    let mut pinned = keys;
+    pinned["trusted_keys"] = json!({"alice@example.org": [kb]});
+    init(&mut bob, "bob", "xep", pinned);
+    let r = alice.req(json!({"op": "start"}));
+    route(&mut alice, &mut bob, out(&r));
+    assert_eq!(bob.state()["status"], "failed");
+    assert_ne!(alice.state()["status"], "active");
+    alice.quit();
+    bob.quit();
+}

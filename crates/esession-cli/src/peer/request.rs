@@ -163,6 +163,19 @@ pub enum Request {
     Terminate,
     /// Report the state.
     State,
+    /// This endpoint's public key as a `<KeyValue/>`.
+    PublicKey {
+        /// An XEP `sign_algs` URI (default rsa-sha256).
+        #[serde(default)]
+        alg: Option<String>,
+    },
+    /// Trust a key for a JID.
+    Trust {
+        /// A bare or full JID.
+        jid: String,
+        /// The `<KeyValue/>` element.
+        key_value: String,
+    },
     /// Answer and exit.
     Quit,
 }
@@ -180,10 +193,7 @@ pub fn parse(line: &str) -> Result<Request, RequestError> {
     if !OPS.contains(&op.as_str()) {
         return Err(RequestError::UnknownOp(op.clone()));
     }
-    if matches!(
-        op.as_str(),
-        "public_key" | "trust" | "offline_publish" | "offline_start"
-    ) {
+    if matches!(op.as_str(), "offline_publish" | "offline_start") {
         return Err(RequestError::Unsupported(op.clone()));
     }
     let op = op.clone();
@@ -258,12 +268,6 @@ pub fn apply_options(
                     .into_iter()
                     .map(|s| PubkeyMode::from_name(s).ok_or_else(|| bad(f, &s)))
                     .collect::<Result<Vec<_>, _>>()?;
-                if modes.iter().any(|m| *m != PubkeyMode::None) {
-                    return Err(bad(
-                        f,
-                        &"key and hash modes are not supported by this version",
-                    ));
-                }
                 if f == "init_pubkey" {
                     config.init_pubkey = modes;
                 } else {
@@ -347,6 +351,17 @@ mod tests {
             Ok(Request::Terminate)
         ));
         assert!(matches!(parse(r#"{"op":"state"}"#), Ok(Request::State)));
+        assert!(matches!(
+            parse(r#"{"op":"public_key"}"#),
+            Ok(Request::PublicKey { alg: None })
+        ));
+        match parse(r#"{"op":"trust","jid":"b@y","key_value":"<KeyValue/>"}"#) {
+            Ok(Request::Trust { jid, key_value }) => {
+                assert_eq!(jid, "b@y");
+                assert_eq!(key_value, "<KeyValue/>");
+            }
+            other => panic!("{other:?}"),
+        }
         match parse(r#"{"op":"deliver","xml":"<message/>"}"#) {
             Ok(Request::Deliver { xml }) => assert_eq!(xml, "<message/>"),
             other => panic!("{other:?}"),
