@@ -2,8 +2,8 @@
 //! `run(path, file_json) -> Result<Vec<CaseResult>, String>`: `Err` for a
 //! file-level problem, otherwise one [`crate::CaseResult`] per vector.
 
-pub mod online;
 pub mod offline;
+pub mod online;
 pub mod primitives;
 pub mod sigma;
 pub mod wire;
