@@ -8,6 +8,8 @@
 //! | `primitives/`  | [`suites::primitives`] | `esession-crypto` against RFC, NIST and Wycheproof data |
 //! | `sigma/`       | [`suites::sigma`]      | the XEP-0188 key schedule (`esession-sigma`) |
 //! | `wire/`        | [`suites::wire`]       | XML parsing and normalization (`esession-wire`) |
+//! | `online/`      | [`suites::online`]     | whole XEP-0116/XEP-0200 sessions replayed with pinned randomness (`esession-online`) |
+//! | `offline/`     | [`suites::offline`]    | XEP-0187 offline sessions re-derived and replayed (`esession-offline`) |
 //! | `offline/`     | [`suites::offline`]    | XEP-0187 offline sessions (`esession-offline`) |
 //!
 //! Each vector ends as [`Outcome::Pass`], [`Outcome::Fail`] or
