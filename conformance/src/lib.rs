@@ -10,7 +10,6 @@
 //! | `wire/`        | [`suites::wire`]       | XML parsing and normalization (`esession-wire`) |
 //! | `online/`      | [`suites::online`]     | whole XEP-0116/XEP-0200 sessions replayed with pinned randomness (`esession-online`) |
 //! | `offline/`     | [`suites::offline`]    | XEP-0187 offline sessions re-derived and replayed (`esession-offline`) |
-//! | `offline/`     | [`suites::offline`]    | XEP-0187 offline sessions (`esession-offline`) |
 //!
 //! Each vector ends as [`Outcome::Pass`], [`Outcome::Fail`] or
 //! [`Outcome::Skip`] (which always names its reason). A file that runs no vector at
