@@ -1425,3 +1425,52 @@ impl Negotiation {
         gajim_wire(self.wrapper(), &form)
     }
 }
+
+#[cfg(test)]
+mod gajim_layout_tests {
+    use super::*;
+
+    const SESSIONS: [&str; 2] = [
+        include_str!("../../../vectors/sigma/gajim-session-1.json"),
+        include_str!("../../../vectors/sigma/gajim-session-2.json"),
+    ];
+
+    /// The `<feature/>`/`<init/>` element of a recorded stanza, as sent.
+    fn recorded(session: &str, i: usize) -> String {
+        let v: serde_json::Value = serde_json::from_str(session).unwrap();
+        let xml = v["messages"][i]["xml"].as_str().unwrap();
+        let start = xml
+            .find("<feature ")
+            .or_else(|| xml.find("<init "))
+            .unwrap();
+        let end = xml.find("<thread>").unwrap();
+        xml[start..end].to_owned()
+    }
+
+    /// Each recorded Gajim 0.15.4 message, read and written back in the gajim
+    /// layout, is the recorded text (xmpppy's `<required />` aside).
+    #[test]
+    fn gajim_layout_rewrites_the_recorded_messages() {
+        for session in SESSIONS {
+            for i in 0..4 {
+                let text = recorded(session, i);
+                let m = Negotiation::parse(&text).unwrap().message;
+                let ours = m.to_gajim_wire().unwrap().element().to_xml();
+                assert_eq!(
+                    ours.replace("<required/>", "<required />"),
+                    text,
+                    "msg{}",
+                    i + 1
+                );
+            }
+        }
+    }
+
+    /// The xep layout of the same messages is not Gajim's (D19-D23 unchanged).
+    #[test]
+    fn xep_layout_differs_from_gajims() {
+        let text = recorded(SESSIONS[0], 1);
+        let m = Negotiation::parse(&text).unwrap().message;
+        assert_ne!(m.to_wire().unwrap().element().to_xml(), text);
+    }
+}
