@@ -19,6 +19,9 @@ pub enum Error {
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
+    /// An offline (XEP-0187) step failed.
+    #[error("{0}")]
+    Offline(#[from] esession_offline::Error),
     /// A peer-protocol request could not be carried out.
     #[error("{0}")]
     Peer(String),

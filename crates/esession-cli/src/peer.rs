@@ -34,14 +34,17 @@
 //! this `init` are ignored (not deleted), so every run starts without a
 //! retained secret unless the driver asks for `fresh_secrets: false`.
 
+mod offline;
 pub mod request;
 
 use std::io::{BufRead, Read as _, Write};
 use std::path::Path;
 use std::time::SystemTime;
 
+use esession_crypto::SecretBytes;
 use esession_crypto::hash::HashAlg;
 use esession_crypto::sign::{SignAlg, SigningKey};
+use esession_offline::{MemoryOfflineStore, ReceiveSession, Receiver, SendSession};
 use esession_online::{
     Config, Endpoint, GAJIM_FALLBACK_BODY, IdentityKey, KeyStatus, MemoryStore, MemoryTrustStore,
     Negotiated, Output, Profile, PubkeyMode, RetainedSecret, RetainedSecretStore, SharedPassword,
@@ -136,16 +139,11 @@ impl RetainedSecretStore for FreshOnly {
         v
     }
 
-    fn store(
-        &mut self,
-        peer: &str,
-        replaces: Option<(&str, &esession_crypto::SecretBytes)>,
-        new: RetainedSecret,
-    ) {
+    fn store(&mut self, peer: &str, replaces: Option<(&str, &SecretBytes)>, new: RetainedSecret) {
         self.inner.store(peer, replaces, new);
     }
 
-    fn mark_verified(&mut self, peer: &str, secret: &esession_crypto::SecretBytes) {
+    fn mark_verified(&mut self, peer: &str, secret: &SecretBytes) {
         self.inner.mark_verified(peer, secret);
     }
 }
@@ -160,8 +158,16 @@ struct Session {
     seed: Option<String>,
     /// Draws our signing keys (a stream apart from the endpoint's).
     key_rng: ChaCha20Rng,
-    /// Our signing keys with their `<KeyValue/>` XML, the configured one first.
-    keys: Vec<(IdentityKey, String)>,
+    /// Our signing keys with their `<KeyValue/>` XML and PKCS#8 DER, the
+    /// configured one first.
+    keys: Vec<(IdentityKey, String, SecretBytes)>,
+    offline_store: offline::OfflineStoreKind,
+    /// Alice back online (XEP-0187 §3.4).
+    receiver: Option<Receiver>,
+    /// Alice's side of an offline session.
+    offline_recv: Option<ReceiveSession>,
+    /// Bob's side of an offline session.
+    offline_send: Option<SendSession>,
     ep: Endpoint<ChaCha20Rng>,
     secrets: FreshOnly,
     trust: Box<dyn TrustStore>,
@@ -316,11 +322,16 @@ impl Peer {
             }
             Request::Send { text, chatstate } => s.send(now, &text, chatstate.as_deref(), fx),
             Request::Rekey => s.rekey(),
-            Request::Terminate => {
-                s.ep.terminate(now)
-                    .map_err(crate::Error::from)
-                    .map(|()| s.drain(now, fx))
+            Request::Terminate => match s.offline_terminate(fx) {
+                Ok(true) => Ok(()),
+                Ok(false) => s.ep.terminate(now).map_err(crate::Error::from),
+                Err(e) => Err(e),
+            },
+            Request::OfflinePublish { lifetime } => {
+                let nonce = s.offline_publish(now, lifetime.unwrap_or(86_400), fx)?;
+                return Ok(Some(("nonce", nonce)));
             }
+            Request::OfflineStart { xml, text } => s.offline_start(now, &xml, &text, fx),
             Request::State => Ok(()),
             Request::PublicKey { alg } => {
                 let alg = match alg.as_deref() {
@@ -363,12 +374,17 @@ fn rng_for(seed: Option<&str>, role: Role) -> ChaCha20Rng {
 fn generate_key(
     alg: SignAlg,
     rng: &mut ChaCha20Rng,
-) -> Result<(IdentityKey, String), crate::Error> {
+) -> Result<(IdentityKey, String, SecretBytes), crate::Error> {
     eprintln!("esession peer: generating a {} key", alg.uri());
     let key = SigningKey::generate(alg, rng)
         .map_err(|e| crate::Error::Peer(format!("key generation: {e}")))?;
     let xml = key_value_of(&key.verifying_key())?.to_element().to_xml();
-    Ok((IdentityKey::new(key), xml))
+    // The offline crate borrows a SigningKey; IdentityKey does not lend
+    // one, so the DER (zeroized on drop) is kept to rebuild it.
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| crate::Error::Peer(format!("key export: {e}")))?;
+    Ok((IdentityKey::new(key), xml, der))
 }
 
 /// A fresh endpoint for `role`.
@@ -440,10 +456,15 @@ impl Session {
             config.shared_password = Some(SharedPassword::new(oss));
         }
         let account = esession_online::bare(&init.own_jid).to_owned();
-        let (secrets, trust): (Box<dyn PeerSecrets>, Box<dyn TrustStore>) = match &init.store {
+        let (secrets, trust, offline_store): (
+            Box<dyn PeerSecrets>,
+            Box<dyn TrustStore>,
+            offline::OfflineStoreKind,
+        ) = match &init.store {
             None => (
                 Box::new(MemoryStore::new()),
                 Box::new(MemoryTrustStore::new()),
+                offline::OfflineStoreKind::Memory(MemoryOfflineStore::new()),
             ),
             Some(dir) => {
                 std::fs::create_dir_all(dir)?;
@@ -465,7 +486,11 @@ impl Session {
                 };
                 // Two connections to one file: the endpoint borrows the
                 // secret store and the trust store at the same time.
-                (Box::new(open(&path)?), Box::new(open(&path)?))
+                (
+                    Box::new(open(&path)?),
+                    Box::new(open(&path)?),
+                    offline::OfflineStoreKind::Sqlite(Box::new(open(&path)?)),
+                )
             }
         };
         let mut trust = trust;
@@ -495,9 +520,9 @@ impl Session {
                 .first()
                 .copied()
                 .unwrap_or(SignAlg::RsaSha256);
-            let (identity, xml) = generate_key(alg, &mut key_rng)?;
+            let (identity, xml, der) = generate_key(alg, &mut key_rng)?;
             config.identity_key = Some(identity.clone());
-            keys.push((identity, xml));
+            keys.push((identity, xml, der));
         }
         let ep = endpoint(
             &config,
@@ -519,6 +544,10 @@ impl Session {
             config,
             seed: init.seed,
             keys,
+            offline_store,
+            receiver: None,
+            offline_recv: None,
+            offline_send: None,
             ep,
             secrets: FreshOnly {
                 inner: secrets,
@@ -544,10 +573,10 @@ impl Session {
     /// endpoint's identity; an endpoint that has not started yet is rebuilt
     /// with it.
     fn key_for(&mut self, alg: SignAlg) -> Result<String, crate::Error> {
-        if let Some((_, xml)) = self.keys.iter().find(|(k, _)| k.alg() == alg) {
+        if let Some((_, xml, _)) = self.keys.iter().find(|(k, _, _)| k.alg() == alg) {
             return Ok(xml.clone());
         }
-        let (identity, xml) = generate_key(alg, &mut self.key_rng)?;
+        let (identity, xml, der) = generate_key(alg, &mut self.key_rng)?;
         if self.config.identity_key.is_none() {
             self.config.identity_key = Some(identity.clone());
             if self.status == Status::None && !self.started {
@@ -560,7 +589,7 @@ impl Session {
                 )?;
             }
         }
-        self.keys.push((identity, xml.clone()));
+        self.keys.push((identity, xml.clone(), der));
         Ok(xml)
     }
 
@@ -577,12 +606,6 @@ impl Session {
     }
 
     fn deliver(&mut self, now: SystemTime, xml: &str, fx: &mut Effects) {
-        if self.role == Role::Alice && !self.started {
-            // msg1 waits in the endpoint until `start`.
-            fx.received
-                .push(json!({"ok": false, "error": "alice has not started"}));
-            return;
-        }
         let stanza = match Stanza::parse(xml) {
             Ok(s) => s,
             Err(e) => {
@@ -591,6 +614,16 @@ impl Session {
                 return;
             }
         };
+        // XEP-0187: an offline init, or a stanza of an offline session.
+        let Err(stanza) = self.offline_deliver(now, stanza, fx) else {
+            return;
+        };
+        if self.role == Role::Alice && !self.started {
+            // msg1 waits in the endpoint until `start`.
+            fx.received
+                .push(json!({"ok": false, "error": "alice has not started"}));
+            return;
+        }
         if let Err(e) =
             self.ep
                 .handle_stanza_with_trust(now, stanza, &mut self.secrets, self.trust.as_mut())
@@ -607,6 +640,14 @@ impl Session {
         chatstate: Option<&str>,
         fx: &mut Effects,
     ) -> Result<(), crate::Error> {
+        let mut s = chat(text);
+        if let Some(state) = chatstate {
+            s.push(Element::new(state, NS_CHATSTATES));
+        }
+        if self.offline_send.is_some() {
+            self.offline_send(now, s, fx)?;
+            return Ok(());
+        }
         if !self.ep.is_established() && !self.ep.is_plain() {
             return Err(crate::Error::Peer("the session is not established".into()));
         }
@@ -615,12 +656,6 @@ impl Session {
             self.ep.rekey(now)?;
             self.rekey_pending = false;
             self.drain(now, fx);
-        }
-        let mut s = Stanza::new(StanzaKind::Message);
-        s.set_attr("type", "chat");
-        s.push(Element::new("body", esession_wire::NS_CLIENT).with_text(text));
-        if let Some(state) = chatstate {
-            s.push(Element::new(state, NS_CHATSTATES));
         }
         self.ep.send(now, s)?;
         Ok(())
@@ -758,6 +793,14 @@ impl Session {
             "error": self.error,
         })
     }
+}
+
+/// A chat message with one `<body/>`.
+fn chat(text: &str) -> Stanza {
+    let mut s = Stanza::new(StanzaKind::Message);
+    s.set_attr("type", "chat");
+    s.push(Element::new("body", esession_wire::NS_CLIENT).with_text(text));
+    s
 }
 
 /// The `received` entry for a decrypted stanza, or `None` for one without

@@ -382,3 +382,54 @@ fn peer_pinned_keys_are_used_and_a_wrong_pin_fails() {
     alice.quit();
     bob.quit();
 }
+
+#[test]
+fn peer_offline_session_with_pinned_keys() {
+    let mut alice = Peer::spawn("alice");
+    let mut bob = Peer::spawn("bob");
+    init(&mut alice, "alice", "xep", json!({}));
+    init(&mut bob, "bob", "xep", json!({}));
+    let ka = alice.req(json!({"op": "public_key"}))["key_value"].clone();
+    let kb = bob.req(json!({"op": "public_key"}))["key_value"].clone();
+
+    // Bob does not trust Alice's key yet: her options are refused.
+    let r = alice.req(json!({"op": "offline_publish", "lifetime": 3600}));
+    let iq = out(&r);
+    assert_eq!(iq.len(), 1);
+    assert!(iq[0].starts_with("<iq"), "{}", iq[0]);
+    assert_eq!(
+        r["nonce"].as_str().unwrap().len(),
+        24,
+        "b64 of 16 bytes: {r}"
+    );
+    let refused = bob.raw(&json!({"op": "offline_start", "xml": iq[0], "text": "x"}).to_string());
+    assert_eq!(refused["ok"], false, "{refused}");
+
+    bob.req(json!({"op": "trust", "jid": "alice@example.org", "key_value": ka}));
+    alice.req(json!({"op": "trust", "jid": "bob@example.com", "key_value": kb}));
+    let r =
+        bob.req(json!({"op": "offline_start", "xml": iq[0], "text": "Hello while you were away"}));
+    let init_stanza = out(&r);
+    assert_eq!(init_stanza.len(), 1);
+    assert!(!init_stanza[0].contains("Hello while"));
+    assert_eq!(r["state"]["status"], "active");
+    assert_eq!(r["state"]["sas"], Value::Null);
+
+    let r = alice.req(json!({"op": "deliver", "xml": init_stanza[0]}));
+    assert_eq!(r["received"][0]["ok"], true, "{r}");
+    assert_eq!(r["received"][0]["body"], "Hello while you were away");
+    assert_eq!(r["state"]["status"], "active");
+    assert_eq!(r["state"]["sas"], Value::Null);
+    assert_eq!(r["state"]["peer_fingerprint"].as_str().unwrap().len(), 64);
+    // A replay of the init is refused.
+    let r = alice.req(json!({"op": "deliver", "xml": init_stanza[0]}));
+    assert_eq!(r["received"][0]["ok"], false, "{r}");
+
+    say(&mut bob, &mut alice, "and a second one", None);
+    let r = bob.req(json!({"op": "terminate"}));
+    route(&mut bob, &mut alice, out(&r));
+    assert_eq!(alice.state()["status"], "terminated");
+    assert_eq!(bob.state()["status"], "terminated");
+    alice.quit();
+    bob.quit();
+}

@@ -43,9 +43,6 @@ pub enum RequestError {
     /// An op this peer does not know.
     #[error("unknown op {0:?}")]
     UnknownOp(String),
-    /// A known op this version does not implement.
-    #[error("op {0:?} is not supported by this version")]
-    Unsupported(String),
     /// The fields of a known op are wrong.
     #[error("malformed {op} request: {reason}")]
     BadFields {
@@ -176,6 +173,19 @@ pub enum Request {
         /// The `<KeyValue/>` element.
         key_value: String,
     },
+    /// XEP-0187: publish signed offline options.
+    OfflinePublish {
+        /// Seconds until the options expire (default 86400).
+        #[serde(default)]
+        lifetime: Option<u64>,
+    },
+    /// XEP-0187, as Bob: start an offline session carrying `text`.
+    OfflineStart {
+        /// The publish `<iq/>` or the options form.
+        xml: String,
+        /// The body.
+        text: String,
+    },
     /// Answer and exit.
     Quit,
 }
@@ -192,9 +202,6 @@ pub fn parse(line: &str) -> Result<Request, RequestError> {
     };
     if !OPS.contains(&op.as_str()) {
         return Err(RequestError::UnknownOp(op.clone()));
-    }
-    if matches!(op.as_str(), "offline_publish" | "offline_start") {
-        return Err(RequestError::Unsupported(op.clone()));
     }
     let op = op.clone();
     serde_json::from_value(v).map_err(|e| RequestError::BadFields {
@@ -355,6 +362,17 @@ mod tests {
             parse(r#"{"op":"public_key"}"#),
             Ok(Request::PublicKey { alg: None })
         ));
+        assert!(matches!(
+            parse(r#"{"op":"offline_publish","lifetime":60}"#),
+            Ok(Request::OfflinePublish { lifetime: Some(60) })
+        ));
+        match parse(r#"{"op":"offline_start","xml":"<iq/>","text":"hi"}"#) {
+            Ok(Request::OfflineStart { xml, text }) => {
+                assert_eq!(xml, "<iq/>");
+                assert_eq!(text, "hi");
+            }
+            other => panic!("{other:?}"),
+        }
         match parse(r#"{"op":"trust","jid":"b@y","key_value":"<KeyValue/>"}"#) {
             Ok(Request::Trust { jid, key_value }) => {
                 assert_eq!(jid, "b@y");
