@@ -42,10 +42,33 @@ pub struct DemoReport {
     pub sas: (String, String),
     /// Message bodies each side received, in order (Alice's, Bob's).
     pub received: (Vec<String>, Vec<String>),
-    /// Stanzas carried: negotiation, encrypted messages, termination.
-    pub stanzas: (usize, usize, usize),
+    /// Stanzas carried, by phase.
+    pub stanzas: StanzaCounts,
     /// How each side's session ended (Alice, Bob).
     pub ended: (Option<TerminationReason>, Option<TerminationReason>),
+}
+
+/// How many stanzas each phase of the demo carried.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StanzaCounts {
+    /// The four negotiation messages.
+    pub negotiation: usize,
+    /// Encrypted chat messages.
+    pub messages: usize,
+    /// The stanza carrying Alice's `<key/>` (XEP-0200 §7).
+    pub rekey: usize,
+    /// The encrypted terminate form and its acknowledgement.
+    pub termination: usize,
+}
+
+/// Which part of the run the router is in: encrypted stanzas all look alike
+/// on the wire (`<c/>`), so only the phase names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Negotiation,
+    Messages,
+    Rekey,
+    Termination,
 }
 
 struct Party {
@@ -64,10 +87,8 @@ struct Router<'a, W> {
     pretty: bool,
     now: SystemTime,
     carried: usize,
-    counts: (usize, usize, usize),
-    /// Whether the session is being terminated: termination stanzas are
-    /// encrypted like any other (D43), so only the phase tells them apart.
-    terminating: bool,
+    counts: StanzaCounts,
+    phase: Phase,
 }
 
 /// The bodies Alice and Bob send once the session is up.
@@ -76,12 +97,17 @@ const ALICE_SAYS: [&str; 2] = [
     "Grüße aus Zürich: non-ASCII text survives too.",
 ];
 const BOB_SAYS: [&str; 2] = ["Hi Alice, I read you.", "Same SAS here; let's hang up."];
+/// The demo's rekey_freq.
+const REKEY_FREQ: u32 = 2;
 
 /// Runs the demo, writing everything to `out`.
 pub fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoReport, Error> {
     // A fixed virtual clock: nothing in the output depends on the real time.
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let config = Config::default();
+    // rekey_freq 2 (XEP-0116 §4.3, D42): a re-key may start once two
+    // encrypted stanzas were exchanged since the last key exchange.
+    let mut config = Config::default();
+    config.rekey_freq = REKEY_FREQ;
     writeln!(
         out,
         "esession demo, seed {}: a 4-message ESession (XEP-0116 SIGMA-R) between {ALICE} and {BOB}",
@@ -89,7 +115,7 @@ pub fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoReport, Erro
     )?;
     writeln!(
         out,
-        "Alice offers modp {}; {}; {} (DECISIONS D5 strict default)\n",
+        "Alice offers modp {}; {}; {} (DECISIONS D5 strict default), rekey_freq {REKEY_FREQ}\n",
         config
             .modp
             .iter()
@@ -143,8 +169,8 @@ pub fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoReport, Erro
         pretty: opts.pretty,
         now,
         carried: 0,
-        counts: (0, 0, 0),
-        terminating: false,
+        counts: StanzaCounts::default(),
+        phase: Phase::Negotiation,
     };
 
     writeln!(router.out, "== negotiation")?;
@@ -173,7 +199,18 @@ pub fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoReport, Erro
     bob.ep.confirm_sas(&mut bob.store)?;
 
     writeln!(router.out, "\n== encrypted messages (XEP-0200)")?;
-    for (a, b) in ALICE_SAYS.iter().zip(BOB_SAYS) {
+    router.phase = Phase::Messages;
+    for (round, (a, b)) in ALICE_SAYS.iter().zip(BOB_SAYS).enumerate() {
+        if round == 1 {
+            // XEP-0200 §7: Alice sends a fresh DH value in <key/>; both sides
+            // derive new keys from it and the counters continue (D41).
+            writeln!(router.out, "\n== re-key by Alice (XEP-0200 §7)")?;
+            router.phase = Phase::Rekey;
+            alice.ep.rekey(now)?;
+            router.settle(&mut alice, &mut bob)?;
+            router.phase = Phase::Messages;
+            writeln!(router.out, "\n== encrypted messages under the new keys")?;
+        }
         alice.ep.send(now, chat(a))?;
         router.settle(&mut alice, &mut bob)?;
         bob.ep.send(now, chat(b))?;
@@ -181,7 +218,7 @@ pub fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoReport, Erro
     }
 
     writeln!(router.out, "\n== termination")?;
-    router.terminating = true;
+    router.phase = Phase::Termination;
     alice.ep.terminate(now)?;
     router.settle(&mut alice, &mut bob)?;
 
@@ -207,8 +244,11 @@ pub fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoReport, Erro
     )?;
     writeln!(
         router.out,
-        "stanzas: {} negotiation, {} encrypted messages, {} termination",
-        report.stanzas.0, report.stanzas.1, report.stanzas.2
+        "stanzas: {} negotiation, {} encrypted messages, {} re-key, {} termination",
+        report.stanzas.negotiation,
+        report.stanzas.messages,
+        report.stanzas.rekey,
+        report.stanzas.termination
     )?;
     writeln!(
         router.out,
@@ -218,10 +258,14 @@ pub fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoReport, Erro
         report.received.1.len(),
         ALICE_SAYS.len()
     )?;
+    let ended = |e: Option<TerminationReason>| {
+        e.map_or_else(|| "not ended".to_owned(), |r| format!("{r:?}"))
+    };
     writeln!(
         router.out,
-        "ended: alice {:?}, bob {:?}",
-        report.ended.0, report.ended.1
+        "ended: alice {}, bob {}",
+        ended(report.ended.0),
+        ended(report.ended.1)
     )?;
     let delivered_all = report.received.0 == BOB_SAYS && report.received.1 == ALICE_SAYS;
     if !delivered_all || report.ended.0.is_none() || report.ended.1.is_none() {
@@ -324,7 +368,7 @@ impl<W: Write> Router<'_, W> {
     /// Names a stanza for the log and counts it.
     fn classify(&mut self, stanza: &Stanza) -> &'static str {
         if let Ok(Some(n)) = stanza.negotiation() {
-            self.counts.0 += 1;
+            self.counts.negotiation += 1;
             return match n.message {
                 Negotiation::Request(_) => {
                     "message 1, the request (dhhashes: Alice's hash commitment)"
@@ -336,16 +380,24 @@ impl<W: Write> Router<'_, W> {
             };
         }
         if matches!(stanza.encrypted(), Ok(Some(_))) {
-            if self.terminating {
-                self.counts.2 += 1;
-                return if self.counts.2 == 1 {
-                    "encrypted terminate form (<c/>, D43)"
-                } else {
-                    "encrypted termination acknowledgement (<c/>, D43)"
-                };
-            }
-            self.counts.1 += 1;
-            return "encrypted stanza (<c/>: data, mac)";
+            return match self.phase {
+                Phase::Rekey => {
+                    self.counts.rekey += 1;
+                    "encrypted stanza carrying <key/>: Alice's new DH value (XEP-0200 §7)"
+                }
+                Phase::Termination => {
+                    self.counts.termination += 1;
+                    if self.counts.termination == 1 {
+                        "encrypted terminate form (<c/>, D43)"
+                    } else {
+                        "encrypted termination acknowledgement (<c/>, D43)"
+                    }
+                }
+                Phase::Negotiation | Phase::Messages => {
+                    self.counts.messages += 1;
+                    "encrypted stanza (<c/>: data, mac)"
+                }
+            };
         }
         "stanza"
     }

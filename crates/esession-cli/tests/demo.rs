@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)] // test helper outside #[test] fns
 //! The demo runs a whole session and repeats byte for byte with the same seed.
 
-use esession_cli::demo::{DemoOptions, run};
+use esession_cli::demo::{DemoOptions, StanzaCounts, run};
 use esession_online::TerminationReason;
 
 fn output(seed: u64, pretty: bool) -> (String, esession_cli::demo::DemoReport) {
@@ -15,7 +15,15 @@ fn demo_negotiates_exchanges_and_terminates() {
     let (text, report) = output(7, false);
     assert_eq!(report.sas.0, report.sas.1);
     assert_eq!(report.sas.0.len(), 5);
-    assert_eq!(report.stanzas, (4, 4, 2));
+    assert_eq!(
+        report.stanzas,
+        StanzaCounts {
+            negotiation: 4,
+            messages: 4,
+            rekey: 1,
+            termination: 2
+        }
+    );
     assert_eq!(report.received.0.len(), 2);
     assert_eq!(
         report.received.1[1],
@@ -29,6 +37,13 @@ fn demo_negotiates_exchanges_and_terminates() {
         )
     );
     assert!(text.contains("negotiated: modp 14, aes128-ctr, sha256"));
+    // The re-key stanza carries <key/> in the clear inside <c/> (XEP-0200 §7).
+    let rekey_line = text
+        .lines()
+        .skip_while(|l| !l.contains("carrying <key/>"))
+        .nth(1)
+        .unwrap();
+    assert!(rekey_line.contains("<key>"), "{rekey_line}");
     // The plaintext never appears on the wire: only in the "decrypted:" lines.
     for line in text.lines().filter(|l| l.starts_with('<')) {
         assert!(!line.contains("Hello Bob"), "{line}");
