@@ -313,6 +313,10 @@ impl Peer {
             .session
             .as_mut()
             .ok_or(crate::Error::Peer("send init first".into()))?;
+        // D43: the receive keys of a terminator go once the ack timeout passed.
+        if s.ep.poll_timeout().is_some_and(|t| now >= t) {
+            s.ep.handle_timeout(now);
+        }
         let result = match req {
             Request::Init(_) | Request::Quit => Ok(()),
             Request::Start => s.start(fx),
@@ -819,4 +823,101 @@ fn received_entry(s: &Stanza) -> Option<Value> {
         .find(|c| c.name() == "body")
         .map(|c| c.text());
     Some(json!({"ok": true, "body": body, "xml": s.to_xml()}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        run(input.as_bytes(), &mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn one_line_out_per_request_and_quit_stops_reading() {
+        let r = lines(concat!(
+            "{\"op\":\"state\"}\n",
+            "\n",
+            "nonsense\n",
+            "{\"op\":\"init\",\"role\":\"bob\",\"own_jid\":\"b@y/2\",\"peer_jid\":\"a@x/1\",\"seed\":\"u\"}\n",
+            "{\"op\":\"state\"}\n",
+            "{\"op\":\"quit\"}\n",
+            "{\"op\":\"state\"}\n",
+        ));
+        assert_eq!(r.len(), 5, "{r:?}");
+        assert_eq!(r[0]["ok"], false);
+        assert_eq!(r[1]["ok"], false);
+        assert_eq!(r[2]["ok"], true);
+        assert_eq!(r[3]["state"]["status"], "none");
+        assert_eq!(r[3]["state"]["sas"], Value::Null);
+        assert_eq!(r[3]["state"]["retained_secret"], Value::Null);
+        assert_eq!(r[4]["ok"], true);
+    }
+
+    #[test]
+    fn over_long_and_non_utf8_lines_are_refused_and_skipped() {
+        let mut input = vec![b'x'; MAX_LINE + 10];
+        input.push(b'\n');
+        input.extend_from_slice(b"\xff\xfe\n{\"op\":\"quit\"}\n");
+        let mut out = Vec::new();
+        run(input.as_slice(), &mut out).unwrap();
+        let r: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert!(r[0]["error"].as_str().unwrap().contains("longer than"));
+        assert!(r[1]["error"].as_str().unwrap().contains("UTF-8"));
+        assert_eq!(r[2]["ok"], true);
+    }
+
+    #[test]
+    fn the_same_seed_repeats_the_request_byte_for_byte() {
+        let start = concat!(
+            "{\"op\":\"init\",\"role\":\"alice\",\"own_jid\":\"a@x/1\",\"peer_jid\":\"b@y/2\",\"seed\":\"s\"}\n",
+            "{\"op\":\"start\"}\n",
+        );
+        let a = lines(start);
+        let b = lines(start);
+        assert_eq!(a[1]["out"], b[1]["out"]);
+        let other = lines(&start.replace("\"s\"", "\"t\""));
+        assert_ne!(a[1]["out"], other[1]["out"]);
+    }
+
+    #[test]
+    fn fresh_only_hides_older_secrets() {
+        let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+        let mut inner = MemoryStore::new();
+        let old = RetainedSecret {
+            secret: SecretBytes::new(vec![1; 32]),
+            stored_at: t0,
+            verified: false,
+        };
+        inner.store("b@y", None, old.clone());
+        let later = t0 + std::time::Duration::from_secs(5);
+        let mut fresh = FreshOnly {
+            inner: Box::new(inner),
+            since: Some(later),
+        };
+        assert!(fresh.secrets("b@y", later).is_empty());
+        assert!(fresh.other_secrets("c@z", later).is_empty());
+        fresh.store(
+            "b@y",
+            None,
+            RetainedSecret {
+                stored_at: later,
+                ..old
+            },
+        );
+        assert_eq!(fresh.secrets("b@y", later).len(), 1);
+        fresh.since = None;
+        assert_eq!(fresh.secrets("b@y", later).len(), 2);
+    }
 }
