@@ -19,8 +19,26 @@
 //! request, stamps `from` (its own JID) and `to` (the peer's JID) on every
 //! stanza it emits, and trusts a presented public key on first use (reported
 //! in `state.peer_fingerprint`). The clock is the system clock; with a `seed`
-//! every random value comes from ChaCha20 seeded with SHA-256 of the seed
-//! string, so a run repeats byte for byte.
+//! every random value comes from ChaCha20 seeded with SHA-256(seed ‖ 0x00 ‖
+//! role), so a run repeats byte for byte (signing keys come from a second
+//! stream, seeded the same way from `seed ‖ 0x00 ‖ "signing keys"`).
+//!
+//! ## Choices the protocol leaves to the peer
+//!
+//! - `rekey` only checks that a re-key is allowed now (XEP-0200 §7, D42:
+//!   rekey_freq, never in the gajim profile) and arms it; the next `send`
+//!   emits the `<key/>` stanza first and then the message, both in its `out`.
+//! - Keys: when the own pubkey mode (`init_pubkey` for alice, `resp_pubkey`
+//!   for bob) is `key` or `hash`, `init` generates an RSA-2048 key (first
+//!   of `sign_algs`) from a key stream of the seed; `public_key` generates one
+//!   on demand. A presented key with no trusted key for its JID is trusted on
+//!   first use; one that differs from a trusted (pinned) key is refused with
+//!   [`Endpoint::reject_peer_key`] and the session reports `failed`.
+//! - Offline (XEP-0187, see `offline.rs`): options carry signatures but no
+//!   key, so there is no trust on first use; the driver pins both keys.
+//! - `deliver` reports a stanza that cannot be parsed or that the endpoint
+//!   refuses as a `received` entry with `"ok": false`; the request is `ok`.
+//! - `state` carries, beyond the protocol's fields, `error`: the last failure.
 //!
 //! ## The `store` directory
 //!
