@@ -433,3 +433,30 @@ fn peer_offline_session_with_pinned_keys() {
     alice.quit();
     bob.quit();
 }
+
+#[test]
+fn peer_shared_password_must_match() {
+    let mut alice = Peer::spawn("alice");
+    let mut bob = Peer::spawn("bob");
+    init(&mut alice, "alice", "xep", json!({"oss": "correct horse"}));
+    init(&mut bob, "bob", "xep", json!({"oss": "correct horse"}));
+    negotiate(&mut alice, &mut bob);
+    say(&mut alice, &mut bob, "we share a secret", None);
+    alice.quit();
+    bob.quit();
+
+    let mut alice = Peer::spawn("alice");
+    let mut bob = Peer::spawn("bob");
+    init(&mut alice, "alice", "xep", json!({"oss": "correct horse"}));
+    init(&mut bob, "bob", "xep", json!({"oss": "battery staple"}));
+    let r = alice.req(json!({"op": "start"}));
+    route(&mut alice, &mut bob, out(&r));
+    let (sa, sb) = (alice.state(), bob.state());
+    assert!(
+        sa["status"] == "failed" || sb["status"] == "failed",
+        "{sa} {sb}"
+    );
+    assert_ne!(sa["status"], "active");
+    alice.quit();
+    bob.quit();
+}
