@@ -33,7 +33,7 @@ struct Cli {
 enum Command {
     /// Two in-process parties negotiate a 4-message ESession (group 14,
     /// aes128-ctr, sha256), compare the SAS, exchange encrypted messages both
-    /// ways and terminate; every stanza is printed.
+    /// ways, re-key and terminate; every stanza is printed.
     Demo {
         /// Seed for both parties' randomness: the same seed repeats the run byte
         /// for byte. Without it a random seed is drawn and printed.
