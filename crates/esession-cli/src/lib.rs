@@ -4,8 +4,12 @@
 //! - [`demo`]: two in-memory parties run a whole ESession and print it.
 //! - [`peer`]: one endpoint driven over stdin/stdout by the peer protocol
 //!   (`interop/PEER-PROTOCOL.md`).
+//! - [`keys`]: `keygen` and `fingerprint`, signing keys in files.
+//! - [`chat`]: a real XMPP client (tokio-xmpp) that negotiates an ESession.
 
+pub mod chat;
 pub mod demo;
+pub mod keys;
 pub mod peer;
 mod pretty;
 
