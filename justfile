@@ -38,3 +38,11 @@ fuzz:
 # What CI runs.
 ci:
     bash .ci/run
+
+# OpenSSL against us in one run, with ratios (issue 8; docs/performance.md). Needs gcc and
+# libssl-dev (Debian: apt-get install gcc libssl-dev) for the DH helper; prints Markdown tables.
+compare:
+    mkdir -p target
+    cc -O2 -o target/openssl-modexp benches/openssl/modexp.c -lcrypto
+    cargo build --release -p esession-benches --bins
+    target/release/compare --modexp target/openssl-modexp

@@ -1,0 +1,625 @@
+//! `just compare`: in one run, OpenSSL's cost of the primitive operations
+//! esession performs, our cost of the same primitives, our whole negotiations,
+//! our stanza path and our session state; then the ratios against the targets
+//! of issue 8, as Markdown tables (pasted into `docs/performance.md`).
+//!
+//! OpenSSL is measured with `openssl speed -mr` (RSA-2048 sign/verify,
+//! AES-128-CTR, HMAC-SHA256, and `ffdh2048` for reference) and, for
+//! Diffie-Hellman in MODP groups 5 and 14 with our exponent sizes (which `speed`
+//! cannot set), with the small libcrypto program `benches/openssl/modexp.c`
+//! (`--modexp PATH`). Everything is CPU time of one thread/process, as `openssl
+//! speed` divides by user CPU time. Our times are medians of batches.
+//!
+//! Usage: `compare [--modexp PATH] [--seconds N] [--quick]`
+//! (`--seconds`: per `openssl speed` case, default 3; `--quick`: fewer samples).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use esession_benches::cpu;
+use esession_benches::pair::{self, Identities, Kind, Pair};
+use esession_benches::{Error, PAYLOAD_SIZES, seeded_rng};
+use esession_crypto::cipher::{CipherAlg, CtrKey};
+use esession_crypto::dh::{DhPrivateKey, ExponentPolicy, ModpGroup};
+use esession_crypto::hash::HashAlg;
+use esession_crypto::sign::SigningKey;
+use esession_offline::{Audience, Initiator, MemoryOfflineStore, MemoryTrustedKeys, Publisher};
+use rand_core::Rng;
+
+/// Command-line options.
+struct Opts {
+    modexp: Option<PathBuf>,
+    seconds: u32,
+    quick: bool,
+}
+
+fn opts() -> Result<Opts, Error> {
+    let mut o = Opts {
+        modexp: None,
+        seconds: 3,
+        quick: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--modexp" => o.modexp = args.next().map(PathBuf::from),
+            "--seconds" => {
+                o.seconds = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| Error::Unexpected("--seconds needs a number".into()))?;
+            }
+            "--quick" => o.quick = true,
+            // `cargo bench` passes --bench to every target; harmless here.
+            "--bench" => {}
+            other => return Err(Error::Unexpected(format!("unknown argument {other}"))),
+        }
+    }
+    Ok(o)
+}
+
+/// OpenSSL's costs, seconds per operation or bytes per second.
+#[derive(Default)]
+struct OpenSsl {
+    version: String,
+    rsa_sign: f64,
+    rsa_verify: f64,
+    ffdh2048: f64,
+    /// (group, exponent bits, keygen s/op, shared s/op)
+    modexp: Vec<(u32, u32, f64, f64)>,
+    /// bytes/s at [16, 64, 256, 1024, 8192, 16384]
+    aes: Vec<f64>,
+    hmac: Vec<f64>,
+}
+
+/// The `openssl speed` block sizes, in the order of its `+F:` lines.
+const SPEED_SIZES: [usize; 6] = [16, 64, 256, 1024, 8192, 16384];
+
+fn run(cmd: &mut Command) -> Result<String, Error> {
+    let out = cmd.output()?;
+    if !out.status.success() {
+        return Err(Error::Unexpected(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    Ok(text)
+}
+
+fn speed(seconds: u32, args: &[&str]) -> Result<String, Error> {
+    let s = seconds.to_string();
+    let mut cmd = Command::new("openssl");
+    cmd.args(["speed", "-mr", "-seconds", &s]).args(args);
+    run(&mut cmd)
+}
+
+/// The fields of the first line starting with `prefix` (e.g. `+F2:`).
+fn mr_fields<'a>(text: &'a str, prefix: &str) -> Result<Vec<&'a str>, Error> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .map(|rest| rest.split(':').collect())
+        .ok_or_else(|| Error::Unexpected(format!("no {prefix} line in openssl output")))
+}
+
+fn num(s: Option<&&str>) -> Result<f64, Error> {
+    s.and_then(|v| v.parse().ok())
+        .ok_or_else(|| Error::Unexpected("bad number in openssl output".into()))
+}
+
+fn measure_openssl(o: &Opts) -> Result<OpenSsl, Error> {
+    let mut r = OpenSsl {
+        version: run(Command::new("openssl").arg("version"))?
+            .trim()
+            .to_owned(),
+        ..OpenSsl::default()
+    };
+    // +F2:<idx>:<bits>:<sign/s>:<verify/s>
+    let rsa = speed(o.seconds, &["rsa2048"])?;
+    let f = mr_fields(&rsa, "+F2:")?;
+    r.rsa_sign = 1.0 / num(f.get(2))?;
+    r.rsa_verify = 1.0 / num(f.get(3))?;
+    // +F8:<idx>:<bits>:<op/s>:<s/op>
+    let dh = speed(o.seconds, &["ffdh2048"])?;
+    r.ffdh2048 = 1.0 / num(mr_fields(&dh, "+F8:")?.get(2))?;
+    // +F:<idx>:<name>:<bytes/s for each size>
+    for (args, slot) in [
+        (&["-evp", "aes-128-ctr"][..], &mut r.aes),
+        (&["-hmac", "sha256"][..], &mut r.hmac),
+    ] {
+        let text = speed(o.seconds, args)?;
+        let f = mr_fields(&text, "+F:")?;
+        *slot = f.iter().skip(2).map(|v| v.parse().unwrap_or(0.0)).collect();
+    }
+    if let Some(path) = &o.modexp {
+        let secs = if o.quick { "0.5" } else { "2" };
+        let text = run(Command::new(path).arg(secs))?;
+        for line in text.lines().filter(|l| l.starts_with("modexp ")) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let group: u32 = num(f.get(1))? as u32;
+            let bits: u32 = num(f.get(2))? as u32;
+            let t = num(f.get(4))?;
+            let entry = match r
+                .modexp
+                .iter_mut()
+                .find(|(g, b, _, _)| *g == group && *b == bits)
+            {
+                Some(e) => e,
+                None => {
+                    r.modexp.push((group, bits, 0.0, 0.0));
+                    let last = r.modexp.len() - 1;
+                    &mut r.modexp[last]
+                }
+            };
+            if f.get(3) == Some(&"keygen") {
+                entry.2 = t;
+            } else {
+                entry.3 = t;
+            }
+        }
+    }
+    Ok(r)
+}
+
+impl OpenSsl {
+    fn speed_at(v: &[f64], size: usize) -> f64 {
+        SPEED_SIZES
+            .iter()
+            .position(|s| *s == size)
+            .and_then(|i| v.get(i).copied())
+            .unwrap_or(f64::NAN)
+    }
+
+    /// Seconds for AES-128-CTR plus HMAC-SHA256 over `size` bytes.
+    fn seal_cost(&self, size: usize) -> f64 {
+        size as f64 / Self::speed_at(&self.aes, size)
+            + size as f64 / Self::speed_at(&self.hmac, size)
+    }
+
+    /// (keygen, shared) seconds for this group and exponent size: the modexp
+    /// helper if it ran, else `ffdh2048` for both (a different group and ~224-bit
+    /// exponents: only a rough stand-in).
+    fn dh(&self, group: ModpGroup, bits: u32) -> (f64, f64, bool) {
+        self.modexp
+            .iter()
+            .find(|(g, b, _, _)| *g == group.number() && *b == bits)
+            .map_or((self.ffdh2048, self.ffdh2048, false), |(_, _, k, s)| {
+                (*k, *s, true)
+            })
+    }
+}
+
+/// The exponent bits our policy processes in `group` (DECISIONS D6).
+fn exp_bits(group: ModpGroup, policy: ExponentPolicy) -> u32 {
+    match policy {
+        ExponentPolicy::Full => group.bits(),
+        _ => group.rfc3526_exponent_bits().max(256),
+    }
+}
+
+/// Median seconds per call of `f`, in thread CPU time: batches of at least
+/// ~25 ms (the CPU clock's resolution is the scheduler tick), `samples` of them.
+fn per_op(samples: usize, mut f: impl FnMut() -> Result<(), Error>) -> Result<f64, Error> {
+    let (first, t1) = cpu::measure(&mut f);
+    first?;
+    let one = t1.as_secs_f64().max(1e-7);
+    let batch = ((0.025 / one).ceil() as usize).max(1);
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let (res, t) = cpu::measure(|| -> Result<(), Error> {
+            for _ in 0..batch {
+                f()?;
+            }
+            Ok(())
+        });
+        res?;
+        times.push(t.as_secs_f64() / batch as f64);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// Median seconds per stanza of the send side, receive side and round trip at `size`.
+fn stanza_costs(pair: &mut Pair, size: usize, samples: usize) -> Result<[f64; 3], Error> {
+    let body = pair::body(size);
+    pair.round_trip(&body)?;
+    // Batch ~25 ms worth of messages, timing one side at a time.
+    let (_, t1) = cpu::measure(|| pair.round_trip(&body));
+    let batch = ((0.025 / t1.as_secs_f64().max(1e-7)).ceil() as usize).clamp(1, 20_000);
+    let mut send = Vec::new();
+    let mut recv = Vec::new();
+    for _ in 0..samples {
+        let (texts, ts) = cpu::measure(|| -> Result<Vec<String>, Error> {
+            (0..batch).map(|_| pair.send_text(&body)).collect()
+        });
+        let texts = texts?;
+        let (got, tr) = cpu::measure(|| -> Result<(), Error> {
+            for t in &texts {
+                pair.receive_text(t)?;
+            }
+            Ok(())
+        });
+        got?;
+        send.push(ts.as_secs_f64() / batch as f64);
+        recv.push(tr.as_secs_f64() / batch as f64);
+    }
+    for v in [&mut send, &mut recv] {
+        v.sort_by(f64::total_cmp);
+    }
+    let (s, r) = (send[send.len() / 2], recv[recv.len() / 2]);
+    Ok([s, r, s + r])
+}
+
+fn fmt_t(s: f64) -> String {
+    if s >= 1e-3 {
+        format!("{:.3} ms", s * 1e3)
+    } else {
+        format!("{:.2} µs", s * 1e6)
+    }
+}
+
+fn fmt_rate(bytes: usize, s: f64) -> String {
+    format!("{:.0} MiB/s", bytes as f64 / s / (1024.0 * 1024.0))
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// Runs the `session-state` binary beside this one: per MODP group,
+/// (group, inline bytes, Alice heap, Bob heap).
+fn state_size() -> Result<Vec<(u32, usize, usize, usize)>, Error> {
+    let Ok(me) = std::env::current_exe() else {
+        return Ok(Vec::new());
+    };
+    let exe = me.with_file_name("session-state");
+    if !exe.exists() {
+        return Ok(Vec::new());
+    }
+    let text = run(Command::new(exe).arg("200"))?;
+    let mut rows = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with("state ")) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        rows.push((
+            num(f.get(1))? as u32,
+            num(f.get(2))? as usize,
+            num(f.get(3))? as usize,
+            num(f.get(4))? as usize,
+        ));
+    }
+    Ok(rows)
+}
+
+fn main() -> Result<(), Error> {
+    let o = opts()?;
+    let samples = if o.quick { 3 } else { 9 };
+    let load_start = loadavg();
+    let started = std::time::Instant::now();
+
+    eprintln!("OpenSSL: openssl speed -mr -seconds {} ...", o.seconds);
+    let ossl = measure_openssl(&o)?;
+
+    eprintln!("ours: primitives ...");
+    let mut rng = seeded_rng("compare");
+    let groups = [ModpGroup::Group5, ModpGroup::Group14];
+    let policies = [ExponentPolicy::Full, ExponentPolicy::Rfc3526];
+    let mut prim_rows = Vec::new();
+    let mut our_dh = Vec::new();
+    for g in groups {
+        for p in policies {
+            let bits = exp_bits(g, p);
+            let keygen = per_op(samples, || {
+                DhPrivateKey::generate(g, p, 128, &mut rng)?;
+                Ok(())
+            })?;
+            let a = DhPrivateKey::generate(g, p, 128, &mut rng)?;
+            let b = DhPrivateKey::generate(g, p, 128, &mut rng)?;
+            let shared = per_op(samples, || {
+                a.shared_secret(b.public_key())?;
+                Ok(())
+            })?;
+            let (ok, os, exact) = ossl.dh(g, bits);
+            let src = if exact {
+                "modexp.c"
+            } else {
+                "ffdh2048 (stand-in)"
+            };
+            prim_rows.push((
+                format!(
+                    "DH group {} keygen, {} ({bits}-bit x)",
+                    g.number(),
+                    p.name()
+                ),
+                keygen,
+                ok,
+                src,
+            ));
+            prim_rows.push((
+                format!(
+                    "DH group {} shared secret, {} ({bits}-bit x)",
+                    g.number(),
+                    p.name()
+                ),
+                shared,
+                os,
+                src,
+            ));
+            our_dh.push((g, p, keygen, shared));
+        }
+    }
+    let mut msg = [0u8; 32];
+    rng.fill_bytes(&mut msg);
+    let rsa = SigningKey::generate_rsa(2048, &mut rng)?;
+    let sig = rsa.sign(&msg, &mut rng)?;
+    let vk = rsa.verifying_key();
+    let sign = per_op(samples, || {
+        rsa.sign(&msg, &mut rng)?;
+        Ok(())
+    })?;
+    let verify = per_op(samples, || {
+        vk.verify(&msg, &sig)?;
+        Ok(())
+    })?;
+    prim_rows.push((
+        "RSA-2048 sign (PKCS#1 v1.5)".into(),
+        sign,
+        ossl.rsa_sign,
+        "speed rsa2048",
+    ));
+    prim_rows.push((
+        "RSA-2048 verify".into(),
+        verify,
+        ossl.rsa_verify,
+        "speed rsa2048",
+    ));
+    let mut key = [0u8; 16];
+    rng.fill_bytes(&mut key);
+    let ctr = CtrKey::new(CipherAlg::Aes128Ctr, &key)?;
+    let mut mac_key = [0u8; 32];
+    rng.fill_bytes(&mut mac_key);
+    for size in PAYLOAD_SIZES {
+        let mut buf = vec![0u8; size];
+        let aes = per_op(samples, || {
+            ctr.apply_keystream(7, &mut buf)?;
+            Ok(())
+        })?;
+        let data = vec![0u8; size];
+        let hmac = per_op(samples, || {
+            std::hint::black_box(HashAlg::Sha256.hmac(&mac_key, &data));
+            Ok(())
+        })?;
+        let s = size as f64;
+        prim_rows.push((
+            format!("AES-128-CTR {size} B"),
+            aes,
+            s / OpenSsl::speed_at(&ossl.aes, size),
+            "speed -evp aes-128-ctr",
+        ));
+        prim_rows.push((
+            format!("HMAC-SHA256 {size} B"),
+            hmac,
+            s / OpenSsl::speed_at(&ossl.hmac, size),
+            "speed -hmac sha256",
+        ));
+    }
+
+    eprintln!("ours: negotiations ...");
+    let ids = Identities::rsa2048()?;
+    let kinds = [
+        Kind::FourNoKeys(ModpGroup::Group5),
+        Kind::FourNoKeys(ModpGroup::Group14),
+        Kind::FourRsa,
+        Kind::ThreeRsa,
+    ];
+    let mut neg_rows = Vec::new();
+    for kind in kinds {
+        for p in policies {
+            let (a, b) = pair::configs(kind, p, Some(&ids))?;
+            let mut seed = 0u64;
+            let ours = per_op(samples, || {
+                seed += 1;
+                Pair::negotiate(a.clone(), b.clone(), seed)?;
+                Ok(())
+            })?;
+            let (k, s, _) = ossl.dh(kind.group(), exp_bits(kind.group(), p));
+            let mut sum = 2.0 * k + 2.0 * s;
+            let mut ops = "2 DH keygen + 2 DH shared".to_owned();
+            if kind.rsa() {
+                sum += 2.0 * ossl.rsa_sign + 2.0 * ossl.rsa_verify;
+                ops.push_str(" + 2 RSA sign + 2 RSA verify");
+            }
+            neg_rows.push((format!("{} / {}", kind.label(), p.name()), ours, sum, ops));
+        }
+    }
+    // Bob's XEP-0187 offline init: verify Alice's options, then keygen, shared, sign.
+    let alice_key = SigningKey::generate_rsa(2048, &mut rng)?;
+    let mut trust = MemoryTrustedKeys::new();
+    trust.trust("alice@example.org", alice_key.verifying_key());
+    let now = pair::now();
+    for p in policies {
+        let mut config = esession_online::Config::default();
+        config.modp = vec![ModpGroup::Group14];
+        config.exponent_policy = p;
+        let mut store = MemoryOfflineStore::new();
+        let published = Publisher::new(
+            config.clone(),
+            Audience::Subscribers,
+            now + Duration::from_secs(3600),
+        )
+        .match_resource("pda")
+        .signing_key(&alice_key)
+        .publish(&mut rng, &mut store)?;
+        let bob = Initiator::new(config, &rsa)?;
+        let hello = pair::message(&pair::body(64));
+        let ours = per_op(samples, || {
+            let checked = bob.check_options(now, "alice@example.org", &published.item, &trust)?;
+            bob.start(now, &checked, Some(hello.clone()), true, &mut rng)?;
+            Ok(())
+        })?;
+        let (k, s, _) = ossl.dh(ModpGroup::Group14, exp_bits(ModpGroup::Group14, p));
+        neg_rows.push((
+            format!("offline init (Bob) g14 rsa2048 / {}", p.name()),
+            ours,
+            k + s + ossl.rsa_sign + ossl.rsa_verify,
+            "1 DH keygen + 1 DH shared + 1 RSA sign + 1 RSA verify".to_owned(),
+        ));
+    }
+
+    eprintln!("ours: stanza path ...");
+    let (a, b) = pair::configs(
+        Kind::FourNoKeys(ModpGroup::Group14),
+        ExponentPolicy::Rfc3526,
+        None,
+    )?;
+    let mut pair = Pair::negotiate(a, b, 99)?;
+    let mut stanza_rows = Vec::new();
+    for size in PAYLOAD_SIZES {
+        let costs = stanza_costs(&mut pair, size, samples)?;
+        stanza_rows.push((size, costs, ossl.seal_cost(size)));
+    }
+
+    eprintln!("ours: session state ...");
+    let state = state_size()?;
+    let load_end = loadavg();
+
+    // ---- report ----
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let rustc = run(Command::new("rustc").arg("--version"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "?".into());
+    println!("## Comparison run\n");
+    println!("| | |\n|---|---|");
+    println!("| CPU | {cpu_model}, {cores} cores |");
+    println!("| rustc | {rustc} |");
+    println!("| OpenSSL | {} |", ossl.version);
+    println!("| load average (1/5/15 min) | start {load_start}; end {load_end} |");
+    println!(
+        "| duration | {:.0} s; samples per median {samples}; openssl speed -seconds {} |",
+        started.elapsed().as_secs_f64(),
+        o.seconds
+    );
+    println!(
+        "| DH for OpenSSL | {} |\n",
+        if ossl.modexp.is_empty() {
+            "openssl speed ffdh2048 (no --modexp helper: rough stand-in)"
+        } else {
+            "benches/openssl/modexp.c (BN_mod_exp_mont_consttime, same groups and exponent sizes)"
+        }
+    );
+
+    println!("### Targets\n");
+    println!("| target | measured | verdict |\n|---|---:|---|");
+    for (name, ours, sum, _) in &neg_rows {
+        let ratio = ours / sum;
+        println!(
+            "| negotiation {name}: ours ≤ 1.25 × OpenSSL sum | {:.2}× ({} vs {}) | {} |",
+            ratio,
+            fmt_t(*ours),
+            fmt_t(*sum),
+            verdict(ratio <= 1.25)
+        );
+    }
+    for (size, [send, recv, both], ossl_one) in &stanza_rows {
+        if *size == 16 * 1024 {
+            for (side, t, o) in [
+                ("send", send, *ossl_one),
+                ("receive", recv, *ossl_one),
+                ("round trip", both, 2.0 * ossl_one),
+            ] {
+                let frac = o / t;
+                println!(
+                    "| stanza {side} 16 KiB ≥ 60 % of OpenSSL AES-128-CTR + HMAC-SHA256 | {:.0} % ({} vs {}) | {} |",
+                    frac * 100.0,
+                    fmt_rate(*size, *t),
+                    fmt_rate(*size, o),
+                    verdict(frac >= 0.6)
+                );
+            }
+        }
+        if *size == 1024 {
+            for (side, t) in [("send", send), ("receive", recv), ("round trip", both)] {
+                println!(
+                    "| stanza {side} 1 KiB < 3 µs | {} | {} |",
+                    fmt_t(*t),
+                    verdict(*t < 3e-6)
+                );
+            }
+        }
+    }
+    if state.is_empty() {
+        println!("| established session state | session-state binary not found | ? |");
+    }
+    for (group, inline, a, b) in &state {
+        let total = inline + a.max(b);
+        println!(
+            "| established session state ≤ 2048 B (size_of + heap), group {group} | {total} B ({inline} inline + heap: Alice {a}, Bob {b}) | {} |",
+            verdict(total <= 2048)
+        );
+    }
+
+    println!("\n### Negotiations (CPU time, median)\n");
+    println!("| negotiation / policy | ours | OpenSSL sum | ratio | OpenSSL operations summed |");
+    println!("|---|---:|---:|---:|---|");
+    for (name, ours, sum, ops) in &neg_rows {
+        println!(
+            "| {name} | {} | {} | {:.2}× | {ops} |",
+            fmt_t(*ours),
+            fmt_t(*sum),
+            ours / sum
+        );
+    }
+
+    println!("\n### Stanza path (per message, CPU time, median; AES-128-CTR + HMAC-SHA256)\n");
+    println!(
+        "| body | send | receive | round trip | OpenSSL AES-CTR + HMAC (one pass) | send % of OpenSSL | receive % | round trip % of 2 passes |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (size, [send, recv, both], o) in &stanza_rows {
+        println!(
+            "| {size} B | {} ({}) | {} ({}) | {} | {} ({}) | {:.0} % | {:.0} % | {:.0} % |",
+            fmt_t(*send),
+            fmt_rate(*size, *send),
+            fmt_t(*recv),
+            fmt_rate(*size, *recv),
+            fmt_t(*both),
+            fmt_t(*o),
+            fmt_rate(*size, *o),
+            o / send * 100.0,
+            o / recv * 100.0,
+            2.0 * o / both * 100.0
+        );
+    }
+
+    println!("\n### Primitives (CPU time per operation, median)\n");
+    println!("| operation | ours | OpenSSL | ratio | OpenSSL source |\n|---|---:|---:|---:|---|");
+    for (name, ours, o, src) in &prim_rows {
+        println!(
+            "| {name} | {} | {} | {:.2}× | {src} |",
+            fmt_t(*ours),
+            fmt_t(*o),
+            ours / o
+        );
+    }
+    println!(
+        "\nFor reference: openssl speed ffdh2048 (RFC 7919 ffdhe2048, OpenSSL's ~224-bit exponents): {} per shared secret.",
+        fmt_t(ossl.ffdh2048)
+    );
+    Ok(())
+}

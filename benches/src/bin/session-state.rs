@@ -1,0 +1,34 @@
+//! Prints the memory one established session holds (see
+//! `esession_benches::state`), one line per MODP group:
+//! `state <group> <inline> <alice heap> <bob heap>` in bytes.
+//!
+//! A separate binary because it installs a counting global allocator, whose
+//! atomic counters would slow down every allocation `compare` times.
+//! Usage: `session-state [pairs]` (default 200).
+
+use std::alloc::System;
+
+use esession_benches::Error;
+use esession_crypto::dh::ModpGroup;
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+fn main() -> Result<(), Error> {
+    let n = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200);
+    for group in [ModpGroup::Group5, ModpGroup::Group14] {
+        let s = esession_benches::state::measure(GLOBAL, group, n)?;
+        println!(
+            "state {} {} {} {}",
+            group.number(),
+            s.inline,
+            s.alice_heap,
+            s.bob_heap
+        );
+    }
+    Ok(())
+}
