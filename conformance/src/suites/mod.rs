@@ -2,6 +2,7 @@
 //! `run(path, file_json) -> Result<Vec<CaseResult>, String>`: `Err` for a
 //! file-level problem, otherwise one [`crate::CaseResult`] per vector.
 
+pub mod negative;
 pub mod offline;
 pub mod online;
 pub mod primitives;
