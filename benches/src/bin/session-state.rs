@@ -1,6 +1,7 @@
 //! Prints the memory one established session holds (see
 //! `esession_benches::state`), one line per MODP group:
-//! `state <group> <inline> <alice heap> <bob heap>` in bytes.
+//! `state <group> <inline> <alice heap> <bob heap>` in bytes; first a line
+//! `parts config <bytes> rng <bytes>` (inline sizes of two known parts).
 //!
 //! A separate binary because it installs a counting global allocator, whose
 //! atomic counters would slow down every allocation `compare` times.
@@ -20,6 +21,12 @@ fn main() -> Result<(), Error> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(200);
+    // Parts of the inline size that are known from outside.
+    println!(
+        "parts config {} rng {}",
+        size_of::<esession_online::Config>(),
+        size_of::<rand_chacha::ChaCha20Rng>()
+    );
     for group in [ModpGroup::Group5, ModpGroup::Group14] {
         let s = esession_benches::state::measure(GLOBAL, group, n)?;
         println!(
