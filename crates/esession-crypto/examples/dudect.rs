@@ -4,7 +4,7 @@
 //! nothing here runs under `cargo test`.
 //!
 //! ```text
-//! cargo run --release -p esession-crypto --example dudect -- [pow|mac|cteq|control|all] [samples] [group]
+//! cargo run --release -p esession-crypto --example dudect -- [pow|pow3526|mac|cteq|control|all] [samples] [group]
 //! ```
 //!
 //! For each target, measurements of two input classes are interleaved in a
@@ -21,6 +21,9 @@
 //!   (class 1), both with the top bit of p's width set, on a fixed valid peer
 //!   value. A square-and-multiply with a data-dependent multiply would
 //!   differ by about half the multiplications.
+//! - `pow3526`: the same for exponents drawn under the default policy
+//!   (DECISIONS D6, L = 320 bits for group 14): one fixed drawn exponent
+//!   against a pool of others.
 //! - `mac`: [`HashAlg::verify_hmac`] with a tag wrong in its first byte
 //!   (class 0) against one wrong in its last byte (class 1): an early-exit
 //!   comparison would differ.
@@ -159,6 +162,28 @@ fn pow(samples: usize, group: ModpGroup, rng: &mut ChaCha20Rng) -> f64 {
     report("pow", &classes)
 }
 
+/// Like [`pow`] for exponents drawn under the default RFC 3526 policy (D6:
+/// L bits, 320 for group 14, processed as exactly L bits): one fixed drawn
+/// exponent (class 0) against a pool of other drawn exponents (class 1).
+fn pow_rfc3526(samples: usize, group: ModpGroup, rng: &mut ChaCha20Rng) -> f64 {
+    let mut draw = || {
+        DhPrivateKey::generate(group, ExponentPolicy::Rfc3526, 128, rng).expect("drawn exponent")
+    };
+    let fixed = draw();
+    let pool: Vec<DhPrivateKey> = (0..32).map(|_| draw()).collect();
+    let peer = draw().public_key().to_vec();
+    let mut pick = ChaCha20Rng::seed_from_u64(3);
+    let classes = measure(samples, 1, rng, |class| {
+        let key = if class == 0 {
+            &fixed
+        } else {
+            &pool[(pick.next_u32() as usize) % pool.len()]
+        };
+        black_box(key.shared_secret(black_box(&peer)).expect("valid peer"));
+    });
+    report("pow3526", &classes)
+}
+
 fn mac(samples: usize, rng: &mut ChaCha20Rng) -> f64 {
     let key = [7u8; 32];
     let data: [&[u8]; 2] = [b"m_content", &[1, 2, 3]];
@@ -240,5 +265,8 @@ fn main() {
     }
     if matches!(target, "pow" | "all") {
         pow(samples.unwrap_or(20_000), group, &mut rng);
+    }
+    if matches!(target, "pow3526" | "all") {
+        pow_rfc3526(samples.unwrap_or(20_000), group, &mut rng);
     }
 }
