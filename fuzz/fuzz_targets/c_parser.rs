@@ -7,7 +7,9 @@ use esession_wire::{Encrypted, Stanza};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(c) = Encrypted::parse(text) {
         let again = Encrypted::from_element(&c.content.to_element()).expect("re-parses");
         assert_eq!(again.content, c.content);

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Summarizes run_long.sh logs: per target, seconds fuzzed, runs, final
+cov/ft, crashes. Usage: python3 fuzz/tools/summarize.py LOGDIR [LOGDIR ...]"""
+import glob, os, re, sys
+
+rows = []
+for d in sys.argv[1:]:
+    for path in sorted(glob.glob(os.path.join(d, "*.log"))):
+        name = os.path.basename(path)[:-4]
+        if name.endswith(".build") or name == "summary":
+            continue
+        text = open(path, errors="replace").read()
+        runs = secs = 0
+        for m in re.finditer(r"Done (\d+) runs in (\d+) second", text):
+            runs += int(m.group(1)); secs += int(m.group(2))
+        # A segment that crashed prints no "Done": count its last #N line.
+        for seg in re.split(r"=== \S+ segment \d+: ", text)[1:]:
+            if "Done " not in seg:
+                nums = re.findall(r"^#(\d+)\s", seg, re.M)
+                if nums:
+                    runs += int(nums[-1])
+        total = re.search(r"done after (\d+) s", text)
+        cov = re.findall(r"cov: (\d+) ft: (\d+)", text)
+        crashes = len(re.findall(r"deadly signal|panicked at", text)) // 2 or len(re.findall(r"Test unit written", text))
+        rows.append((name, int(total.group(1)) if total else secs, runs,
+                     cov[-1] if cov else ("-", "-"), len(re.findall(r"Test unit written", text))))
+tot = 0
+print("| target | seconds | runs | final cov / ft | crashes |")
+print("|---|---:|---:|---|---:|")
+for n, s, r, (c, f), k in rows:
+    tot += s
+    print(f"| `{n}` | {s} | {r} | {c} / {f} | {k} |")
+print(f"| **total** | **{tot}** | | | |")
