@@ -72,6 +72,16 @@ fn dh_e_longer_than_p() {
 }
 
 #[test]
+fn dh_e_invalid_in_three_message_msg1() {
+    run("dh_e_invalid_in_three_message_msg1");
+}
+
+#[test]
+fn three_message_untampered_establishes() {
+    run("three_message_untampered_establishes");
+}
+
+#[test]
 fn he_mismatch_e_replaced() {
     run("he_mismatch_e_replaced");
 }

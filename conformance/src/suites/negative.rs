@@ -21,7 +21,7 @@
 //!
 //! | group | module | what |
 //! |---|---|---|
-//! | DH values | [`negotiation`] | d in msg2 and e in msg3 = 0, 1, p−1, p, above p, longer than p; He mismatch |
+//! | DH values | [`negotiation`] | d in msg2 and e in msg3 (and in a 3-message msg1) = 0, 1, p−1, p, above p, longer than p; He mismatch |
 //! | downgrades | [`negotiation`] | options stripped from msg1; Bob's choices altered in msg2 |
 //! | nonces | [`negotiation`] | wrong N_A / N_B echoed in msg2, msg3, msg4 |
 //! | replays | [`negotiation`] | a whole negotiation replayed to the same and to fresh endpoints |
@@ -71,6 +71,8 @@ cases! {
     dh_e_p => negotiation::msg3_e_invalid(BadDh::P, 114);
     dh_e_above_p => negotiation::msg3_e_invalid(BadDh::AboveP, 115);
     dh_e_longer_than_p => negotiation::msg3_e_invalid(BadDh::LongerThanP, 116);
+    dh_e_invalid_in_three_message_msg1 => negotiation::three_message_msg1_e_invalid(117);
+    three_message_untampered_establishes => negotiation::three_message_control(118);
     he_mismatch_e_replaced => negotiation::msg3_he_mismatch(121);
     he_mismatch_commitment_altered => negotiation::msg1_he_altered(122);
     downgrade_modp_stripped_from_msg1 => negotiation::downgrade_modp_stripped_from_msg1(131);

@@ -189,8 +189,12 @@ impl Pair {
                 (true, self.alice.outbox.remove(0))
             } else if !self.bob.outbox.is_empty() {
                 (false, self.bob.outbox.remove(0))
-            } else if !accepted && self.bob.ep.accept(self.now).is_ok() {
+            } else if !accepted {
+                // Bob's application accepts whatever was requested, once. A
+                // failed accept (a 3-message msg1 with a bad e fails here)
+                // shows up as its Failed event and error stanza.
                 accepted = true;
+                let _ = self.bob.ep.accept(self.now);
                 self.bob.collect();
                 continue;
             } else {

@@ -7,7 +7,12 @@ use esession_crypto::b64;
 use esession_crypto::cipher::CipherAlg;
 use esession_crypto::dh::ModpGroup;
 use esession_crypto::hash::HashAlg;
-use esession_online::{Config, Error, Output, PeerMisbehaved};
+use std::sync::OnceLock;
+
+use esession_crypto::sign::{SignAlg, SigningKey};
+use esession_online::{Config, Error, IdentityKey, Output, PeerMisbehaved, PubkeyMode};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
 
 use super::harness::{
     CaseResult, Pair, check, check_eq, edit, expect_failed, expect_rejected, fresh_bob,
@@ -477,4 +482,71 @@ pub(crate) fn downgrade_security_to_plain(seed: u64) -> CaseResult {
         "bob is out of the plain session",
         !p.bob.ep.is_plain() && p.bob.ep.is_closed(),
     )
+}
+
+/// Two P-256 identity keys (fast to generate), made once.
+fn p256_keys() -> Result<&'static (IdentityKey, IdentityKey), String> {
+    static KEYS: OnceLock<Result<(IdentityKey, IdentityKey), String>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut rng = ChaCha20Rng::seed_from_u64(46);
+        let mut one = || {
+            SigningKey::generate(SignAlg::EcdsaSha256, &mut rng)
+                .map(IdentityKey::new)
+                .map_err(|e| e.to_string())
+        };
+        Ok((one()?, one()?))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// A 3-message (SIGMA-I, D46) configuration with `key` mode both ways.
+fn three_message(key: &IdentityKey) -> Config {
+    let mut c = Config::default();
+    c.three_message = true;
+    c.init_pubkey = vec![PubkeyMode::Key];
+    c.resp_pubkey = vec![PubkeyMode::Key];
+    c.sign_algs = vec![SignAlg::EcdsaSha256];
+    c.identity_key = Some(key.clone());
+    c
+}
+
+/// 3-message exchange (D46): Alice's e travels in msg1 itself, with no
+/// commitment. Replaced by each invalid value, Bob refuses it when he
+/// accepts (1 < e < p−1, D7) and answers not-acceptable `dhkeys` (D44).
+pub(crate) fn three_message_msg1_e_invalid(seed: u64) -> CaseResult {
+    let (ka, kb) = p256_keys()?;
+    for (i, bad) in [
+        BadDh::Zero,
+        BadDh::One,
+        BadDh::PMinus1,
+        BadDh::P,
+        BadDh::AboveP,
+        BadDh::LongerThanP,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut p = Pair::new(three_message(ka), three_message(kb), seed + i as u64)?;
+        p.run_tampering(|i, _, t| {
+            if i == MSG1 {
+                edit::set_value_at(t, "dhkeys", 0, &bad.b64()).map(Some)
+            } else {
+                Ok(Some(t.to_owned()))
+            }
+        })?;
+        expect_failed("bob", &p.bob, 0, &invalid_public_value())
+            .map_err(|e| format!("{bad:?}: {e}"))?;
+        expect_rejected("alice", &p.alice, "not-acceptable")
+            .map_err(|e| format!("{bad:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The 3-message exchange untampered establishes with these keys (so the
+/// case above fails for the reason it names).
+pub(crate) fn three_message_control(seed: u64) -> CaseResult {
+    let (ka, kb) = p256_keys()?;
+    let mut p = Pair::new(three_message(ka), three_message(kb), seed)?;
+    p.establish().map(|_| ())
 }
