@@ -207,6 +207,11 @@ fn stanza_from_another_jid() {
 }
 
 #[test]
+fn unencrypted_sibling_injected() {
+    run("unencrypted_sibling_injected");
+}
+
+#[test]
 fn stanza_kind_changed() {
     run("stanza_kind_changed");
 }

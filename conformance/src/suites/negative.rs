@@ -98,6 +98,7 @@ cases! {
     stanza_large_forged_data => traffic::stanza_large_forged_data(169);
     plaintext_injected => traffic::plaintext_injected(170);
     stanza_from_another_jid => traffic::stanza_from_another_jid(171);
+    unencrypted_sibling_injected => traffic::unencrypted_sibling_injected(175);
     stanza_kind_changed => traffic::stanza_kind_changed(174);
     counter_wrap_alice_direction => traffic::counter_wrap(172, true);
     counter_wrap_bob_direction => traffic::counter_wrap(173, false);

@@ -423,3 +423,32 @@ pub(crate) fn forged_error_in_active_session(seed: u64) -> CaseResult {
         },
     )
 }
+
+/// Unencrypted children injected next to a genuine `<c/>` (a `<body/>` and a
+/// `<subject/>`): the MAC covers only `<c/>`, so the receiver must discard
+/// them (D38) and deliver the deciphered content alone.
+pub(crate) fn unencrypted_sibling_injected(seed: u64) -> CaseResult {
+    let (mut p, sent) = with_sent(seed, &["one"])?;
+    let s = sent.first().ok_or("nothing sent")?;
+    let injected = s.replacen(
+        "</message>",
+        "<body>evil</body><subject>evil</subject></message>",
+        1,
+    );
+    check("the injection applied", injected != *s)?;
+    deliver_to_bob(&mut p, &injected)?;
+    check_eq(
+        "bob's received bodies",
+        p.bob.received_bodies(),
+        vec!["one".to_owned()],
+    )?;
+    for e in &p.bob.events {
+        if let Output::Received(st) = e {
+            check(
+                "nothing injected reaches the application",
+                !st.to_xml().contains("evil"),
+            )?;
+        }
+    }
+    Ok(())
+}
