@@ -277,6 +277,11 @@ fn offline_init_mac_tampered() {
 }
 
 #[test]
+fn offline_terminate_injected() {
+    run("offline_terminate_injected");
+}
+
+#[test]
 fn offline_options_downgraded() {
     run("offline_options_downgraded");
 }

@@ -112,6 +112,7 @@ cases! {
     offline_init_replayed => offline::offline_init_replayed(194);
     offline_stanza_replayed_and_reordered => offline::offline_stanza_replayed_and_reordered(195);
     offline_init_mac_tampered => offline::offline_init_mac_tampered(196);
+    offline_terminate_injected => offline::offline_terminate_injected(198);
     offline_options_downgraded => offline::offline_options_downgraded(197);
 }
 

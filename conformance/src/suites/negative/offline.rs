@@ -247,3 +247,29 @@ pub(crate) fn offline_options_downgraded(seed: u64) -> CaseResult {
         &Error::UntrustedOptions,
     )
 }
+
+/// A terminate field injected into Bob's init (sent without one) to cut
+/// the offline session short: the field is part of formB, which macB
+/// covers, so Alice's identity check fails and nothing is decrypted.
+pub(crate) fn offline_terminate_injected(seed: u64) -> CaseResult {
+    let mut w = world(seed, &[])?;
+    let mut r = receiver(&mut w)?;
+    let now = t0() + Duration::from_secs(60);
+    let text = w.init.to_xml();
+    let (_, end) = edit::field_span(&text, "mac")?;
+    let injected = format!(
+        "{}<field var=\"terminate\"><value>1</value></field>{}",
+        text.get(..end).unwrap_or_default(),
+        text.get(end..).unwrap_or_default()
+    );
+    let forged = Stanza::parse(&injected).map_err(|e| e.to_string())?;
+    expect_err(
+        "init with an injected terminate",
+        r.accept(now, forged, &mut w.store, &w.trust),
+        &Error::BadIdentity,
+    )?;
+    let accepted = r
+        .accept(now, w.init.clone(), &mut w.store, &w.trust)
+        .map_err(|e| format!("the genuine init after the forgery: {e}"))?;
+    check("the genuine init does not terminate", !accepted.terminated)
+}
