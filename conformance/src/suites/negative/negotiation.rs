@@ -1,7 +1,7 @@
 //! Negative cases of the XEP-0116 negotiation: invalid Diffie-Hellman values,
 //! a broken He commitment, downgrades, echoed nonces, and whole negotiations
 //! replayed. The stanzas travel as text between two real endpoints and are
-//! edited in flight ([`super::harness::Pair::run_tampering`]).
+//! edited in flight (`harness::Pair::run_tampering`).
 
 use esession_crypto::b64;
 use esession_crypto::cipher::CipherAlg;
