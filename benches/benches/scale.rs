@@ -17,8 +17,9 @@
 //!   XML, parse, check, decrypt), wall time.
 //!
 //! `cargo bench -p esession-benches --bench scale` holds 100,000 sessions;
-//! `-- --sessions N` sets N. Without `--bench` among the arguments (as `cargo
-//! test --benches` runs it) it holds 200, so a test run stays cheap.
+//! `-- --sessions N` sets N; `-- --quick` (as `just bench` passes to every
+//! bench) holds 10,000. Without `--bench` among the arguments (as `cargo test
+//! --benches` runs it) it holds 200, so a test run stays cheap.
 
 use std::alloc::System;
 use std::time::Instant;
@@ -53,7 +54,10 @@ fn sessions_wanted() -> usize {
     {
         return n;
     }
-    if args.iter().any(|a| a == "--bench") {
+    if args.iter().any(|a| a == "--quick") {
+        // `cargo bench -- --quick` (`just bench`): a short run.
+        10_000
+    } else if args.iter().any(|a| a == "--bench") {
         100_000
     } else {
         200
