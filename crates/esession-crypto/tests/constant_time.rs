@@ -57,11 +57,23 @@ const SECRET_NAMES: &[&str] = &[
 /// line, reason). (DH exponents x, y are never compared at all; they are not
 /// in `SECRET_NAMES` because single letters name public closure arguments
 /// everywhere.)
-const ALLOWED: &[(&str, &str, &str)] = &[(
-    "esession-online/src/traffic.rs",
-    "self.kc.alg() == CipherAlg::None",
-    "compares the negotiated algorithm of KC, not the key",
-)];
+const ALLOWED: &[(&str, &str, &str)] = &[
+    (
+        "esession-online/src/traffic.rs",
+        "self.kc.alg() == CipherAlg::None",
+        "compares the negotiated algorithm of KC, not the key",
+    ),
+    (
+        "esession-cli/src/demo/transcript.rs",
+        "if m4.srshash != s.srshash_random {",
+        "the demo re-checks its own finished transcript for display: no attacker times it",
+    ),
+    (
+        "esession-cli/src/demo/transcript.rs",
+        "if plain_a != mac_a.as_bytes() || plain_b != mac_b.as_bytes() {",
+        "the demo re-checks its own finished transcript for display: no attacker times it",
+    ),
+];
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
