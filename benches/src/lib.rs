@@ -11,9 +11,11 @@
 //! | `session.rs` | whole in-memory negotiations (4-message groups 5 and 14 without keys, 4- and 3-message with RSA-2048 on both sides), Bob's XEP-0187 offline init, the XEP-0200 stanza path (send, receive, both) and its sub-steps at 64 B, 1 KiB, 16 KiB | `negotiation/<kind>/<policy>`, `offline_init/<policy>`, `stanza_<side>/<bytes>`, `stanza_step/<step>/<bytes>` |
 //! | `scale.rs` | 100,000 established sessions held in one process, one stanza through each (not criterion: one run, memory and throughput printed) | — |
 //!
-//! And one binary, `compare` (`src/bin/compare.rs`, `just compare`), which in one
-//! run measures OpenSSL's cost of the same primitive operations, our
-//! negotiations and our stanza path, and prints the ratios.
+//! And two binaries: `compare` (`src/bin/compare.rs`, `just compare`), which in
+//! one run measures OpenSSL's cost of the same primitive operations (with the
+//! libcrypto helper `openssl/modexp.c` for DH), our negotiations, our stanza
+//! path and our session state, and prints the ratios; and `session-state`,
+//! which `compare` runs to measure the state under a counting allocator.
 //!
 //! Run the benchmarks with `cargo bench -p esession-benches -- --quick` (`just
 //! bench`); measured numbers and the comparison with OpenSSL are in
@@ -23,7 +25,8 @@
 //! This library holds what the bench files share: the payload sizes, a seeded
 //! RNG (every run draws the same keys and exponents), an in-memory pair of
 //! endpoints ([`pair`]) that negotiates and carries stanzas as text, as a server
-//! would, and a thread CPU clock ([`cpu`]).
+//! would, a thread CPU clock ([`cpu`]), and the session-state measurement
+//! ([`state`]).
 //!
 //! ```
 //! use esession_benches::{PAYLOAD_SIZES, seeded_rng};
