@@ -122,3 +122,8 @@ pub use esession_wire::{Element, Stanza, StanzaKind};
 
 #[cfg(feature = "xmpp-rs")]
 pub mod xmpp;
+
+/// `docs/integrating.md`, compiled as a doc test.
+#[cfg(all(doctest, feature = "xmpp-rs"))]
+#[doc = include_str!("../../../docs/integrating.md")]
+pub struct IntegratingGuide;

@@ -88,7 +88,9 @@ pub fn from_minidom(element: &minidom::Element) -> Result<Stanza, Error> {
 /// Our stanza as the xmpp-parsers stanza tokio-xmpp sends.
 pub fn to_parsers(stanza: &Stanza) -> Result<xmpp_parsers::stanza::Stanza, Error> {
     let el = to_minidom(stanza)?;
-    let bad = |e: xmpp_parsers::Error| Error::Parsers(e.to_string());
+    fn bad(e: impl std::fmt::Display) -> Error {
+        Error::Parsers(e.to_string())
+    }
     Ok(match el.name() {
         "message" => xmpp_parsers::stanza::Stanza::Message(Message::try_from(el).map_err(bad)?),
         "iq" => xmpp_parsers::stanza::Stanza::Iq(Iq::try_from(el).map_err(bad)?),
@@ -294,7 +296,9 @@ mod tests {
         assert_eq!(ours.stanza_type(), Some("chat"));
         // The body arrives under the server's language (xml:lang stamped).
         assert!(m.bodies.keys().any(|l| l.0 == "en"));
-        assert!(ours.to_xml().contains("xml:lang=\"en\"") || ours.to_xml().contains("xml:lang='en'"));
+        assert!(
+            ours.to_xml().contains("xml:lang=\"en\"") || ours.to_xml().contains("xml:lang='en'")
+        );
     }
 
     #[test]
