@@ -240,6 +240,9 @@ impl Drop for DhPrivateKey {
     }
 }
 
+// The `Drop` above zeroizes x; the marker lets callers assert it at compile time.
+impl zeroize::ZeroizeOnDrop for DhPrivateKey {}
+
 impl fmt::Debug for DhPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DhPrivateKey")

@@ -68,13 +68,29 @@ pub fn find_srs_bob(
     rshashes: &[&[u8]],
     candidates: &[&[u8]],
 ) -> Option<usize> {
-    candidates.iter().position(|s| {
+    first_match(candidates.iter().map(|s| {
         let h = rshash(hash, n_a, s);
         // Fold without short-circuit so the time does not reveal which rshash matched.
         rshashes
             .iter()
             .fold(false, |found, r| found | ct_eq(h.as_bytes(), r))
-    })
+    }))
+}
+
+/// The index of the first `true`, visiting every item and selecting without a
+/// data-dependent branch, so the time does not reveal which retained secret
+/// matched (only how many candidates there were).
+fn first_match(matches: impl Iterator<Item = bool>) -> Option<usize> {
+    use subtle::{Choice, ConditionallySelectable as _};
+    let mut found = Choice::from(0);
+    let mut index = 0u64;
+    for (i, m) in matches.enumerate() {
+        let take = Choice::from(u8::from(m)) & !found;
+        index = u64::conditional_select(&index, &(i as u64), take);
+        found |= take;
+    }
+    // Only the public outcome (found or not, and where) leaves this function.
+    bool::from(found).then_some(index as usize)
 }
 
 /// srshash = HMAC(SRS, "Shared Retained Secret") (XEP-0116 §4.7.3; DECISIONS D9, D35).
@@ -107,9 +123,11 @@ pub fn find_srs_alice(
     srshash_received: &[u8],
     candidates: &[&[u8]],
 ) -> Option<usize> {
-    candidates
-        .iter()
-        .position(|s| ct_eq(srshash(hash, s).as_bytes(), srshash_received))
+    first_match(
+        candidates
+            .iter()
+            .map(|s| ct_eq(srshash(hash, s).as_bytes(), srshash_received)),
+    )
 }
 
 /// K_final = HASH(K ‖ SRS ‖ OSS) (XEP-0116 §4.7.3, §4.8.1; DECISIONS D35, D36).
@@ -132,6 +150,21 @@ mod tests {
     use super::*;
     use rand_chacha::ChaCha20Rng;
     use rand_chacha::rand_core::SeedableRng;
+
+    #[test]
+    fn first_match_finds_the_first_true_after_visiting_all() {
+        assert_eq!(first_match([].into_iter()), None);
+        assert_eq!(first_match([false, false].into_iter()), None);
+        assert_eq!(first_match([false, true, true].into_iter()), Some(1));
+        assert_eq!(first_match([true, false, true].into_iter()), Some(0));
+        let mut visited = 0;
+        let m = first_match(
+            [true, false, false, false]
+                .into_iter()
+                .inspect(|_| visited += 1),
+        );
+        assert_eq!((m, visited), (Some(0), 4));
+    }
 
     #[test]
     fn rshashes_hold_every_retained_hash_and_one_to_three_randoms() {
