@@ -329,7 +329,10 @@ fn check_chars(s: &str) -> Result<(), Error> {
 
 fn xml_err(e: impl std::fmt::Display) -> Error {
     let mut s = e.to_string();
-    s.truncate(200);
+    // Cut at a character boundary: the message quotes input text, which may
+    // put a multi-byte character across byte 200 (found by fuzzing, see
+    // tests/fuzz_regressions.rs).
+    s.truncate(s.floor_char_boundary(200));
     Error::Xml(s)
 }
 
