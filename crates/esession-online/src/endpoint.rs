@@ -182,6 +182,8 @@ struct Ctx<R> {
     stored_secret: Option<SecretBytes>,
     /// The peer's verified public key (D28 bytes), if it used one.
     peer_key: Option<Vec<u8>>,
+    /// A peer with trusted keys presented none ([`crate::KeyStatus::NoKey`]).
+    key_missing: bool,
     /// Alice, 3-message: content to encrypt into msg3, and whether msg3
     /// also terminates (object encryption, XEP-0116 §4.6.4).
     object: Option<(Stanza, bool)>,
@@ -484,6 +486,7 @@ impl<R: CryptoRng> Endpoint<R> {
             sas_confirmed: false,
             stored_secret: None,
             peer_key: None,
+            key_missing: false,
             object: None,
         };
         ctx.thread = match ctx.pins.thread.take() {
@@ -610,6 +613,7 @@ impl<R: CryptoRng> Endpoint<R> {
                 sas_confirmed: false,
                 stored_secret: None,
                 peer_key: None,
+                key_missing: false,
                 object: None,
             },
             state: State::Listening,
@@ -908,7 +912,7 @@ impl<R: CryptoRng> Endpoint<R> {
     /// The application refuses the peer's key (after [`Output::PeerKey`]):
     /// the session is terminated (XEP-0116 §8.5).
     pub fn reject_peer_key(&mut self, now: SystemTime) -> Result<(), Error> {
-        if self.ctx.peer_key.is_none() {
+        if self.ctx.peer_key.is_none() && !self.ctx.key_missing {
             return Err(Error::InvalidState("the peer presented no public key"));
         }
         match self.state {
@@ -2382,8 +2386,21 @@ fn verify_identity<R>(
     mac_x: &[u8],
 ) -> Result<(), Failure> {
     if mode == PubkeyMode::None {
-        return identity::check_mac_identity(plaintext, mac_x)
-            .map_err(|e| Failure::fni(Error::from(e)));
+        identity::check_mac_identity(plaintext, mac_x).map_err(|e| Failure::fni(Error::from(e)))?;
+        // XEP-0116 §8.5: a JID with a stored key that presents no key at all
+        // MUST be reported to the user.
+        let jid = ctx.peer_bare().to_owned();
+        let previous = trust.keys_for(&jid);
+        if !previous.is_empty() {
+            ctx.key_missing = true;
+            ctx.out.push_back(Output::PeerKey(PeerKey {
+                jid,
+                key: Vec::new(),
+                fingerprint: Vec::new(),
+                status: crate::KeyStatus::NoKey { previous },
+            }));
+        }
+        return Ok(());
     }
     pubkey::verify_signature(alg, &key, mac_x, &signature).map_err(Failure::fni)?;
     let jid = ctx.peer_bare().to_owned();

@@ -233,6 +233,14 @@ pub enum KeyStatus {
         /// The JIDs the key is trusted for.
         jids: Vec<String>,
     },
+    /// This JID, for which keys are trusted, presents no key at all (public-key
+    /// mode `none`, XEP-0116 §8.5: the user MUST be alerted). The
+    /// [`PeerKey`]'s `key` and `fingerprint` are empty; the application
+    /// continues or calls [`crate::Endpoint::reject_peer_key`].
+    NoKey {
+        /// The keys trusted for the JID so far.
+        previous: Vec<TrustedKey>,
+    },
 }
 
 /// The peer's verified public key, reported as [`crate::Output::PeerKey`].
