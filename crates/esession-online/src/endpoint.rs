@@ -703,6 +703,14 @@ impl<R: CryptoRng> Endpoint<R> {
                 ));
             }
             State::Plain => {
+                // D44: receiving any error discards the session (negative-bugs B1).
+                if let Some(rejection) = stanza.rejection().ok().flatten() {
+                    self.fail(Failure::silent(Error::Rejected {
+                        condition: rejection.condition.as_str().to_owned(),
+                        fields: rejection.fields,
+                    }));
+                    return Ok(());
+                }
                 // XEP-0155: a plain stanza session; a terminate form ends it.
                 if matches!(
                     stanza.negotiation(),

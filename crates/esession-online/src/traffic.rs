@@ -327,6 +327,8 @@ impl StanzaCipher {
             return Err(PeerMisbehaved::BadStanzaMac.into());
         }
         let content = received.content;
+        // D40: a stanza without <data/> (a bare re-key) has no m to decompress.
+        let had_data = content.data.is_some();
         let (m, blocks, carry) = match content.data {
             Some(buf) if buf.is_empty() => {
                 // An empty <data/> would consume no counter value, so the same
@@ -336,7 +338,11 @@ impl StanzaCipher {
             Some(buf) => self.decipher(c, buf)?,
             None => (Vec::new(), 1, None),
         };
-        let m = self.compression.decompress(m)?;
+        let m = if had_data {
+            self.compression.decompress(m)?
+        } else {
+            m
+        };
         let m = String::from_utf8(m).map_err(|_| PeerMisbehaved::BadContent)?;
         stanza
             .insert_decrypted(&m)

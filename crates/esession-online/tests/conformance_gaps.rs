@@ -1001,3 +1001,75 @@ fn decline_has_only_form_type_and_accept_and_no_body() {
             .contains(&Output::Terminated(TerminationReason::Declined))
     );
 }
+
+// ------------------------------------------- regressions from /work/notes
+
+/// fuzz-crashes.md F2: under zlib, a stanza without `<data/>` (a bare re-key,
+/// D40) has nothing to decompress; it used to end the session (BadContent).
+#[test]
+fn zlib_session_survives_a_rekey_without_data() {
+    let mut cfg = Config::default();
+    cfg.compress = vec![Compression::Zlib];
+    cfg.rekey_freq = 1;
+    let mut p = Pair::new(cfg.clone(), cfg, 54);
+    p.negotiate();
+    assert_eq!(
+        p.alice.established().unwrap().negotiated.compress,
+        Compression::Zlib
+    );
+    p.alice.ep.send(p.now, message("a")).unwrap();
+    p.alice.collect();
+    p.drive();
+    p.bob.ep.send(p.now, message("b")).unwrap();
+    p.bob.collect();
+    p.drive();
+    p.alice.ep.rekey(p.now).unwrap();
+    p.alice.collect();
+    assert!(!p.alice.outbox[0].contains("<data>"));
+    p.drive();
+    p.alice.ep.send(p.now, message("after the re-key")).unwrap();
+    p.alice.collect();
+    p.bob.ep.send(p.now, message("answer")).unwrap();
+    p.bob.collect();
+    p.drive();
+    assert!(p.alice.failure().is_none(), "{:?}", p.alice.failure());
+    assert!(p.bob.failure().is_none(), "{:?}", p.bob.failure());
+    assert_eq!(p.bob.received().len(), 2);
+    assert_eq!(p.alice.received().len(), 2);
+}
+
+/// negative-bugs.md B1: a downgraded request (security e2e rewritten to c2s)
+/// makes Bob accept a plain session Alice refuses; Alice's error must end
+/// Bob's plain session (D44), not reach his application as a stanza.
+#[test]
+fn an_error_ends_a_plain_session() {
+    let mut bob_cfg = Config::default();
+    bob_cfg.security = vec!["e2e".into(), "c2s".into()];
+    let mut p = Pair::new(Config::default(), bob_cfg, 55);
+    let msg1 = p.alice.outbox.remove(0);
+    p.bob
+        .deliver(p.now, &replace_value(&msg1, "security", "c2s"));
+    assert!(
+        p.bob
+            .events
+            .iter()
+            .any(|e| matches!(e, Output::PlainRequested(_)))
+    );
+    p.bob.ep.accept(p.now).unwrap();
+    p.bob.collect();
+    assert!(p.bob.ep.is_plain());
+    step(&mut p, false);
+    assert!(p.alice.failure().is_some());
+    assert!(!p.alice.ep.is_plain());
+    let error = p.alice.outbox.remove(0);
+    assert!(error.contains("type=\"error\""));
+    p.bob.deliver(p.now, &error);
+    assert!(
+        matches!(p.bob.failure(), Some(Error::Rejected { condition, .. }) if condition == "not-acceptable"),
+        "{:?}",
+        p.bob.failure()
+    );
+    assert!(p.bob.ep.is_closed() && !p.bob.ep.is_plain());
+    assert!(p.bob.received().is_empty());
+    assert!(p.bob.ep.send(p.now, message("plaintext")).is_err());
+}
