@@ -1353,9 +1353,18 @@ impl AwaitResponse {
         store: &mut dyn RetainedSecretStore,
         trust: &mut dyn TrustStore,
     ) -> Result<State, Failure> {
-        if let Some((security, logging)) = plain_accept(stanza)
-            && self.offer.security.contains(&security)
+        let plain = plain_accept(stanza);
+        if let Some((security, _)) = &plain
+            && !self.offer.security.contains(security)
         {
+            // D44 "msg2: choice not offered" (negative-bugs B2): a plain
+            // accept with a security value Alice never offered.
+            return Err(Failure::not_acceptable(
+                PeerMisbehaved::ChoiceNotOffered("security".to_owned()),
+                Some("security"),
+            ));
+        }
+        if let Some((security, logging)) = plain {
             // XEP-0116 §4.4: Bob accepted a plain stanza session instead.
             if let Some(from) = stanza.from() {
                 ctx.peer = from.to_owned();

@@ -1059,10 +1059,16 @@ fn an_error_ends_a_plain_session() {
     p.bob.collect();
     assert!(p.bob.ep.is_plain());
     step(&mut p, false);
-    assert!(p.alice.failure().is_some());
+    // negative-bugs.md B2: Alice names the field she never offered.
+    assert_eq!(
+        p.alice.failure(),
+        Some(&Error::PeerMisbehaved(PeerMisbehaved::ChoiceNotOffered(
+            "security".into()
+        )))
+    );
     assert!(!p.alice.ep.is_plain());
     let error = p.alice.outbox.remove(0);
-    assert!(error.contains("type=\"error\""));
+    assert!(error.contains("type=\"error\"") && error.contains("security"));
     p.bob.deliver(p.now, &error);
     assert!(
         matches!(p.bob.failure(), Some(Error::Rejected { condition, .. }) if condition == "not-acceptable"),
