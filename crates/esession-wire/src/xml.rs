@@ -288,31 +288,44 @@ impl Element {
 /// Escapes character data: `&`, `<`, `>` and CR (DECISIONS D17 escT; CR as a
 /// reference so that it survives end-of-line normalization).
 pub(crate) fn escape_text_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
+    escape_runs(out, s, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'\r' => Some("&#xD;"),
+        _ => None,
+    });
 }
 
 /// Escapes an attribute value for double quotes: `&`, `<`, `"`, TAB, LF, CR
 /// (DECISIONS D17 escA).
 pub(crate) fn escape_attr_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#x9;"),
-            '\n' => out.push_str("&#xA;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
+    escape_runs(out, s, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'"' => Some("&quot;"),
+        b'\t' => Some("&#x9;"),
+        b'\n' => Some("&#xA;"),
+        b'\r' => Some("&#xD;"),
+        _ => None,
+    });
+}
+
+/// Copies `s` into `out`, replacing the ASCII bytes `escape` maps; the runs
+/// between them are copied whole (a base64 `<data/>` has no special byte, so it
+/// is one copy). Only ASCII bytes are ever replaced, and ASCII bytes never occur
+/// inside a multi-byte UTF-8 sequence, so every cut falls on a char boundary.
+fn escape_runs(out: &mut String, s: &str, escape: impl Fn(u8) -> Option<&'static str>) {
+    out.reserve(s.len());
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if let Some(rep) = escape(b) {
+            out.push_str(s.get(start..i).unwrap_or_default());
+            out.push_str(rep);
+            start = i + 1;
         }
     }
+    out.push_str(s.get(start..).unwrap_or_default());
 }
 
 /// XML 1.0 `Char` production.
@@ -546,4 +559,50 @@ fn parse_document(text: &str, fragment_len: Option<usize>) -> Result<Element, Er
     }
     b.root
         .ok_or_else(|| Error::Xml("no root element".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The character-by-character reading of D17 escT / escA, to check the
+    /// run-copying escapes against.
+    fn naive(s: &str, attr: bool) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match (c, attr) {
+                ('&', _) => out.push_str("&amp;"),
+                ('<', _) => out.push_str("&lt;"),
+                ('>', false) => out.push_str("&gt;"),
+                ('"', true) => out.push_str("&quot;"),
+                ('\t', true) => out.push_str("&#x9;"),
+                ('\n', true) => out.push_str("&#xA;"),
+                ('\r', _) => out.push_str("&#xD;"),
+                (c, _) => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn escapes_known_strings() {
+        let mut t = String::new();
+        escape_text_into(&mut t, "a<b>&\"c\r\n\té");
+        assert_eq!(t, "a&lt;b&gt;&amp;\"c&#xD;\n\té");
+        let mut a = String::new();
+        escape_attr_into(&mut a, "a<b>&\"c\r\n\té");
+        assert_eq!(a, "a&lt;b>&amp;&quot;c&#xD;&#xA;&#x9;é");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn run_copying_escape_equals_per_char_escape(s in "[a-z<>&\"\t\r\n é€😀]{0,40}") {
+            let mut t = String::new();
+            escape_text_into(&mut t, &s);
+            proptest::prop_assert_eq!(t, naive(&s, false));
+            let mut a = String::new();
+            escape_attr_into(&mut a, &s);
+            proptest::prop_assert_eq!(a, naive(&s, true));
+        }
+    }
 }
