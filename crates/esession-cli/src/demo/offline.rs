@@ -263,7 +263,7 @@ pub(super) fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoRepor
         }
         let mut stanzas = Vec::new();
         let mut counter = opened.next_c_b;
-        let kcb = opened.keys.responder().kc();
+        let bob_kc = opened.keys.responder().kc();
         for (i, st) in parsed.iter().enumerate() {
             let enc = st
                 .encrypted()
@@ -274,7 +274,8 @@ pub(super) fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoRepor
             // What Bob sealed: the content and the Created SHIM header
             // the offline path adds (XEP-0187 §4).
             let mut plain = data.clone();
-            kcb.apply_keystream(Profile::Xep.cipher_counter(counter), &mut plain)
+            bob_kc
+                .apply_keystream(Profile::Xep.cipher_counter(counter), &mut plain)
                 .map_err(bad)?;
             let children = String::from_utf8(plain).map_err(bad)?;
             stanzas.push(json!({
