@@ -344,7 +344,6 @@ fn online_session_through_prosody() {
 }
 
 #[test]
-#[ignore = "open: Prosody 0.12 answers <forbidden/> to Bob's items request for Alice's open PEP node (the create's access_model is not applied); run with --ignored"]
 fn offline_session_through_prosody() {
     if !prosody_available() {
         return;

@@ -23,21 +23,24 @@ fn iq(kind: &str, id: &str) -> Stanza {
     s
 }
 
+/// One submitted node-configuration field (XEP-0060 §8.1.3, XEP-0004 §3.3):
+/// `<field var='…'><value>…</value></field>`. XEP-0187's examples wrap the
+/// value in `<option/>`, the syntax of a form being offered, which servers do not
+/// read as a value: Prosody 0.12 then creates the node with its default access
+/// model. See docs/decisions.md DO12.
 fn config_field(var: &str, value: &str) -> Element {
     Element::new("field", NS_DATA)
         .with_attr("var", var)
-        .with_child(
-            Element::new("option", NS_DATA)
-                .with_child(Element::new("value", NS_DATA).with_text(value)),
-        )
+        .with_child(Element::new("value", NS_DATA).with_text(value))
 }
 
 /// Creates the node of `audience` with the configuration of XEP-0187 §3.1:
 /// no notifications, never send the last item (never pushed), and the
 /// `presence` (subscribers) or `open` (everyone) access model.
 pub fn create_node(audience: Audience, id: &str) -> Stanza {
+    // XEP-0060 §8.1.3: the configuration is submitted (DO12).
     let form = Element::new("x", NS_DATA)
-        .with_attr("type", "form")
+        .with_attr("type", "submit")
         .with_child(
             Element::new("field", NS_DATA)
                 .with_attr("var", "FORM_TYPE")

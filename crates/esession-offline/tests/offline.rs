@@ -515,13 +515,17 @@ fn options_form_and_pep_stanzas() {
     // PEP: node creation for subscribers (presence, never pushed).
     let create = dsa_free.create_node.to_xml();
     assert!(create.contains("<create node=\"http://www.xmpp.org/extensions/xep-0187.html#ns\"/>"));
-    assert!(create.contains(
-        "<field var=\"pubsub#access_model\"><option><value>presence</value></option></field>"
-    ));
-    assert!(create.contains(
-        "<field var=\"pubsub#deliver_notifications\"><option><value>0</value></option></field>"
-    ));
-    assert!(create.contains("<field var=\"pubsub#send_last_published_item\"><option><value>never</value></option></field>"));
+    assert!(create.contains("<field var=\"pubsub#access_model\"><value>presence</value></field>"));
+    assert!(
+        create.contains("<field var=\"pubsub#deliver_notifications\"><value>0</value></field>")
+    );
+    assert!(
+        create.contains(
+            "<field var=\"pubsub#send_last_published_item\"><value>never</value></field>"
+        )
+    );
+    // XEP-0060 §8.1.3: a submitted configuration (DO12).
+    assert!(create.contains("<x xmlns=\"jabber:x:data\" type=\"submit\">"));
     let open = pep::create_node(Audience::Everyone, "c2").to_xml();
     assert!(open.contains("<create node=\"http://www.xmpp.org/extensions/xep-0116.html#ns\"/>"));
     assert!(open.contains("<value>open</value>"));
