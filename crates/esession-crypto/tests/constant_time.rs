@@ -18,7 +18,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{crates_dir, sources, workspace};
 
 use esession_crypto::hash::HashAlg;
 
@@ -75,24 +77,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
-
 /// The library source of a file: everything before its `#[cfg(test)]`
 /// module, comment lines dropped.
 fn library_lines(text: &str) -> Vec<(usize, &str)> {
@@ -116,18 +100,6 @@ fn identifiers(code: &str) -> impl Iterator<Item = String> + '_ {
     code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
         .map(str::to_ascii_lowercase)
-}
-
-/// Every crate's `src` files.
-fn sources() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let crates = workspace().join("crates");
-    for e in std::fs::read_dir(&crates).expect("crates/").flatten() {
-        rust_files(&e.path().join("src"), &mut files);
-    }
-    files.sort();
-    assert!(files.len() > 30, "found only {} source files", files.len());
-    files
 }
 
 #[test]
@@ -177,7 +149,7 @@ fn no_secret_is_compared_with_eq() {
 /// The comparisons that must be constant time, where they are made.
 #[test]
 fn the_constant_time_call_sites_are_in_place() {
-    let root = workspace().join("crates");
+    let root = crates_dir();
     for (file, needle, what) in [
         (
             "esession-crypto/src/hash.rs",

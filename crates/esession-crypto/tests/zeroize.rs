@@ -15,7 +15,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{crates_dir, sources};
 
 use esession_crypto::SecretBytes;
 use esession_crypto::cipher::{CipherAlg, CtrKey};
@@ -30,12 +32,9 @@ fn assert_zeroize<T: Zeroize>() {}
 fn leaf_secret_types_zeroize_on_drop() {
     assert_zeroize_on_drop::<SecretBytes>();
     assert_zeroize_on_drop::<SigningKey>();
+    assert_zeroize_on_drop::<DhPrivateKey>();
     assert_zeroize::<SecretBytes>();
     assert_zeroize::<zeroize::Zeroizing<Vec<u8>>>();
-}
-
-fn crates_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 #[test]
@@ -149,27 +148,9 @@ const EXEMPT_FIELDS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn secret_fields_have_zeroizing_types() {
-    let mut files = Vec::new();
-    for e in std::fs::read_dir(crates_dir()).expect("crates/").flatten() {
-        rust_files(&e.path().join("src"), &mut files);
-    }
-    files.sort();
+    let files = sources();
     let mut flagged = Vec::new();
     let mut checked = 0;
     for file in &files {
