@@ -19,7 +19,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{ALICE, BOB, Pair, message, t0};
+use common::{ALICE, BOB, Pair, field_value, flip_b64, message, replace_value, t0};
 use esession_crypto::SecretBytes;
 use esession_crypto::dh::{DhPrivateKey, ModpGroup};
 use esession_crypto::hash::HashAlg;
@@ -35,35 +35,6 @@ use rand_chacha::rand_core::SeedableRng;
 use zeroize::ZeroizeOnDrop;
 
 // ---------------------------------------------------------------- helpers
-
-fn field_value<'a>(text: &'a str, var: &str) -> &'a str {
-    let start = text.find(&format!("var=\"{var}\"")).unwrap();
-    let v = &text[start..];
-    let v = &v[v.find("<value>").unwrap() + 7..];
-    &v[..v.find('<').unwrap()]
-}
-
-/// Replaces the first `<value>` of field `var` (the only one of a response
-/// field, the first option's value of an offer field).
-fn replace_value(text: &str, var: &str, new: &str) -> String {
-    let old = field_value(text, var);
-    let at = text.find(&format!("var=\"{var}\"")).unwrap();
-    let (head, tail) = text.split_at(at);
-    format!(
-        "{head}{}",
-        tail.replacen(
-            &format!("<value>{old}</value>"),
-            &format!("<value>{new}</value>"),
-            1
-        )
-    )
-}
-
-fn flip_b64(v: &str) -> String {
-    let mut bytes = esession_crypto::b64::decode(v).unwrap();
-    bytes[0] ^= 0x80;
-    esession_crypto::b64::encode(&bytes)
-}
 
 /// Flips the first bit of the base64 text between `open` and `close`.
 fn flip_between(text: &str, open: &str, close: &str) -> String {

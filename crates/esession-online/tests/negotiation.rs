@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Pair, message};
+use common::{Pair, field_value, flip_b64, message, replace_value};
 use esession_online::{Config, Error, Output, PeerMisbehaved};
 use esession_wire::{Negotiation, Stanza};
 use proptest::prelude::*;
@@ -37,33 +37,6 @@ fn negotiate_altering(seed: u64, n: usize, alter: impl Fn(&str) -> String) -> Pa
             p.alice.deliver(p.now, &text);
         }
     }
-}
-
-fn field_value<'a>(text: &'a str, var: &str) -> &'a str {
-    let start = text.find(&format!("var=\"{var}\"")).unwrap();
-    let v = &text[start..];
-    let v = &v[v.find("<value>").unwrap() + 7..];
-    &v[..v.find('<').unwrap()]
-}
-
-fn replace_value(text: &str, var: &str, new: &str) -> String {
-    let old = field_value(text, var);
-    let at = text.find(&format!("var=\"{var}\"")).unwrap();
-    let (head, tail) = text.split_at(at);
-    format!(
-        "{head}{}",
-        tail.replacen(
-            &format!("<value>{old}</value>"),
-            &format!("<value>{new}</value>"),
-            1
-        )
-    )
-}
-
-fn flip_b64(v: &str) -> String {
-    let mut bytes = esession_crypto::b64::decode(v).unwrap();
-    bytes[0] ^= 0x80;
-    esession_crypto::b64::encode(&bytes)
 }
 
 fn answer_of(p: &Pair, to_alice: bool) -> bool {

@@ -207,3 +207,35 @@ pub fn message(body: &str) -> Stanza {
     s.push(Element::new("body", "jabber:client").with_text(body));
     s
 }
+
+// Editing serialized negotiation messages in flight (tampering tests).
+
+/// The first `<value>` text of field `var` in serialized form XML.
+pub fn field_value<'a>(text: &'a str, var: &str) -> &'a str {
+    let start = text.find(&format!("var=\"{var}\"")).unwrap();
+    let v = &text[start..];
+    let v = &v[v.find("<value>").unwrap() + 7..];
+    &v[..v.find('<').unwrap()]
+}
+
+/// Replaces the first `<value>` of field `var` (the only one of a response
+/// field, the first option's value of an offer field).
+pub fn replace_value(text: &str, var: &str, new: &str) -> String {
+    let old = field_value(text, var);
+    let at = text.find(&format!("var=\"{var}\"")).unwrap();
+    let (head, tail) = text.split_at(at);
+    format!(
+        "{head}{}",
+        tail.replacen(
+            &format!("<value>{old}</value>"),
+            &format!("<value>{new}</value>"),
+            1
+        )
+    )
+}
+
+pub fn flip_b64(v: &str) -> String {
+    let mut bytes = esession_crypto::b64::decode(v).unwrap();
+    bytes[0] ^= 0x80;
+    esession_crypto::b64::encode(&bytes)
+}
