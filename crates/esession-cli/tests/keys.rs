@@ -41,7 +41,12 @@ fn assert_one_line_error(o: &Output, code: i32, prefix: &str) -> String {
 }
 
 fn round_trip(alg: &str, bits: Option<&str>, pkcs8_oid_hint: &str) {
-    let path = tmp(&format!("{alg}.pem"));
+    // One file per (algorithm, size): the tests run in parallel and two RSA
+    // sizes sharing `rsa.pem` raced (one saw the other's file and refused).
+    let path = tmp(&format!(
+        "{alg}{}.pem",
+        bits.map(|b| format!("-{b}")).unwrap_or_default()
+    ));
     let p = path.to_str().unwrap();
     let mut args = vec!["keygen", "--alg", alg, "--out", p];
     if let Some(b) = bits {
