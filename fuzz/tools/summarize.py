@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Summarizes run_long.sh logs: per target, seconds fuzzed, runs, final
+"""Summarizes run_long.sh logs: per target, seconds fuzzed (wall), CPU
+seconds (user + system, from LOGDIR/<target>.cpu when present), runs, final
 cov/ft, crashes. Usage: python3 fuzz/tools/summarize.py LOGDIR [LOGDIR ...]"""
 import glob, os, re, sys
 
@@ -22,12 +23,21 @@ for d in sys.argv[1:]:
         total = re.search(r"done after (\d+) s", text)
         cov = re.findall(r"cov: (\d+) ft: (\d+)", text)
         crashes = len(re.findall(r"deadly signal|panicked at", text)) // 2 or len(re.findall(r"Test unit written", text))
-        rows.append((name, int(total.group(1)) if total else secs, runs,
+        cpu = 0.0
+        cpu_path = os.path.join(d, name + ".cpu")
+        if os.path.exists(cpu_path):
+            for line in open(cpu_path):
+                f = line.split()
+                if len(f) == 4 and f[0] == "cpu":
+                    cpu += float(f[1]) + float(f[2])
+        rows.append((name, int(total.group(1)) if total else secs, cpu, runs,
                      cov[-1] if cov else ("-", "-"), len(re.findall(r"Test unit written", text))))
 tot = 0
-print("| target | seconds | runs | final cov / ft | crashes |")
-print("|---|---:|---:|---|---:|")
-for n, s, r, (c, f), k in rows:
+tot_cpu = 0.0
+print("| target | wall s | CPU s | runs | final cov / ft | crashes |")
+print("|---|---:|---:|---:|---|---:|")
+for n, s, cpu, r, (c, f), k in rows:
     tot += s
-    print(f"| `{n}` | {s} | {r} | {c} / {f} | {k} |")
-print(f"| **total** | **{tot}** | | | |")
+    tot_cpu += cpu
+    print(f"| `{n}` | {s} | {cpu:.0f} | {r} | {c} / {f} | {k} |")
+print(f"| **total** | **{tot}** | **{tot_cpu:.0f}** ({tot_cpu / 3600:.2f} CPU-hours) | | | |")
