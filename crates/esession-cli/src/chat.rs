@@ -913,17 +913,20 @@ impl Chat {
     async fn try_send(&mut self, text: &str) -> Result<bool, Fail> {
         if self.session.endpoint().is_established() {
             if self.rekey_armed {
+                // XEP-0200 §7.2: the <key/> rides with this message's content
+                // (XEP0200-034).
                 self.session
                     .endpoint_mut()
-                    .rekey(now())
+                    .send_with_rekey(now(), chat_message(text))
                     .map_err(|e| Fail::failed(format!("/rekey: {e}")))?;
                 self.rekey_armed = false;
                 println!("re-keyed");
+            } else {
+                self.session
+                    .endpoint_mut()
+                    .send(now(), chat_message(text))
+                    .map_err(Fail::failed)?;
             }
-            self.session
-                .endpoint_mut()
-                .send(now(), chat_message(text))
-                .map_err(Fail::failed)?;
             self.flush().await?;
             println!("sent: {text}");
             return Ok(true);

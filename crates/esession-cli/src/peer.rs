@@ -674,10 +674,11 @@ impl Session {
             return Err(crate::Error::Peer("the session is not established".into()));
         }
         if self.rekey_pending {
-            // XEP-0200 §7: the key exchange travels in the next stanza sent.
-            self.ep.rekey(now)?;
+            // XEP-0200 §7.2: the key exchange travels in the next stanza
+            // sent, together with its content (XEP0200-034).
+            self.ep.send_with_rekey(now, s)?;
             self.rekey_pending = false;
-            self.drain(now, fx);
+            return Ok(());
         }
         self.ep.send(now, s)?;
         Ok(())

@@ -182,11 +182,14 @@ fn session(profile: &str, mut extra: Value) -> (Value, Value) {
         let r = alice.req(json!({"op": "rekey"}));
         assert!(out(&r).is_empty());
         let stanzas = say(&mut alice, &mut bob, "after the re-key", None);
+        // One stanza: the <key/> rides with the content (XEP-0200 §7.2).
+        assert_eq!(stanzas.len(), 1, "{stanzas:?}");
         assert!(
             stanzas[0].contains("<key>") || stanzas[0].contains("<key "),
             "{}",
             stanzas[0]
         );
+        assert!(stanzas[0].contains("<data>"), "{}", stanzas[0]);
         say(&mut bob, &mut alice, "still reading you", None);
         say(&mut alice, &mut bob, "and again", None);
     } else {

@@ -967,14 +967,7 @@ impl<R: CryptoRng> Endpoint<R> {
         let State::Active(active) = &mut self.state else {
             return Err(Error::InvalidState("the session is not established"));
         };
-        let kind = stanza.kind().as_str();
-        if !active.stanzas.iter().any(|s| s == kind) {
-            return Err(Error::StanzaKindNotNegotiated(kind));
-        }
-        if stanza.to().is_none() {
-            stanza.set_attr("to", &self.ctx.peer);
-        }
-        stanza.set_thread(&self.ctx.thread);
+        Self::address_content(&self.ctx, active, &mut stanza)?;
         match active.keys.seal(&mut stanza, TERMINATE_RESERVE_BLOCKS) {
             Ok(()) => {}
             Err(Error::KeyExhausted) => {
@@ -995,22 +988,54 @@ impl<R: CryptoRng> Endpoint<R> {
         Ok(())
     }
 
+    /// Checks that `stanza`'s kind was negotiated and addresses it to the
+    /// session (thread; `to` when absent), before it is sealed.
+    fn address_content(ctx: &Ctx<R>, active: &Active, stanza: &mut Stanza) -> Result<(), Error> {
+        let kind = stanza.kind().as_str();
+        if !active.stanzas.iter().any(|s| s == kind) {
+            return Err(Error::StanzaKindNotNegotiated(kind));
+        }
+        if stanza.to().is_none() {
+            stanza.set_attr("to", &ctx.peer);
+        }
+        stanza.set_thread(&ctx.thread);
+        Ok(())
+    }
+
     /// Starts a re-key (XEP-0200 §7; DECISIONS D41, D42): queues a message
     /// carrying `<key/>` (a fresh e, sealed under the current keys) and
     /// switches our send keys. Allowed once rekey_freq stanzas were sent and
     /// received since the last key exchange, never in the gajim profile (G9).
+    ///
+    /// The `<key/>` travels in a stanza of its own; [`Endpoint::send_with_rekey`]
+    /// sends it together with content instead, as XEP-0200 §7.2 recommends.
     pub fn rekey(&mut self, now: SystemTime) -> Result<(), Error> {
-        self.rekey_checked(now, true)
+        self.rekey_checked(now, true, None)
+    }
+
+    /// Starts a re-key carried by a content stanza (XEP-0200 §7.2: the
+    /// `<key/>` "SHOULD be sent together with encrypted content"): `stanza` is
+    /// encrypted and MACed under the current keys, like [`Endpoint::send`],
+    /// with `<key/>` beside its `<data/>`, and our send keys switch after it.
+    /// The same conditions as [`Endpoint::rekey`] apply; on any error nothing
+    /// is queued and the keys are unchanged.
+    pub fn send_with_rekey(&mut self, now: SystemTime, stanza: Stanza) -> Result<(), Error> {
+        self.rekey_checked(now, true, Some(stanza))
     }
 
     /// [`Endpoint::rekey`] without the rekey_freq check: a misbehaving peer,
     /// for tests only.
     #[doc(hidden)]
     pub fn rekey_ignoring_rekey_freq(&mut self, now: SystemTime) -> Result<(), Error> {
-        self.rekey_checked(now, false)
+        self.rekey_checked(now, false, None)
     }
 
-    fn rekey_checked(&mut self, _now: SystemTime, check: bool) -> Result<(), Error> {
+    fn rekey_checked(
+        &mut self,
+        _now: SystemTime,
+        check: bool,
+        content: Option<Stanza>,
+    ) -> Result<(), Error> {
         let State::Active(active) = &mut self.state else {
             return Err(Error::InvalidState("the session is not established"));
         };
@@ -1019,6 +1044,13 @@ impl<R: CryptoRng> Endpoint<R> {
                 "re-keying is not allowed yet (rekey_freq, profile)",
             ));
         }
+        let (mut stanza, reserve) = match content {
+            Some(mut stanza) => {
+                Self::address_content(&self.ctx, active, &mut stanza)?;
+                (stanza, TERMINATE_RESERVE_BLOCKS)
+            }
+            None => (self.ctx.message(), 0),
+        };
         let group = active.keys.group()?;
         let x = if self.ctx.pins.rekey_x.is_empty() {
             DhPrivateKey::generate(
@@ -1030,8 +1062,7 @@ impl<R: CryptoRng> Endpoint<R> {
         } else {
             DhPrivateKey::from_bytes(group, &self.ctx.pins.rekey_x.remove(0))?
         };
-        let mut stanza = self.ctx.message();
-        active.keys.rekey(&mut stanza, x, check)?;
+        active.keys.rekey(&mut stanza, x, check, reserve)?;
         self.ctx.out.push_back(Output::Send(stanza));
         Ok(())
     }

@@ -215,14 +215,15 @@ impl SessionKeys {
         self.seal_control(stanza, None, reserve)
     }
 
-    /// Starts a re-key (XEP-0200 §7.2): seals `stanza` (usually with no
-    /// content) carrying `<key/>` under the old keys, then switches our send
-    /// keys and stores the new receive set.
+    /// Starts a re-key (XEP-0200 §7.2): seals `stanza` (with or without
+    /// content; `reserve` as for [`Self::seal`]) carrying `<key/>` under the
+    /// old keys, then switches our send keys and stores the new receive set.
     pub(crate) fn rekey(
         &mut self,
         stanza: &mut Stanza,
         x: DhPrivateKey,
         check: bool,
+        reserve: u64,
     ) -> Result<(), Error> {
         if check && !self.may_rekey() {
             return Err(Error::InvalidState(
@@ -233,7 +234,7 @@ impl SessionKeys {
         let k = x.shared_secret(&self.peer_public)?;
         let rk = keys::rekey_keys(self.hash, self.cipher, self.profile, k.as_bytes())?;
         drop(k);
-        self.seal_control(stanza, Some(x.public_key().to_vec()), 0)?;
+        self.seal_control(stanza, Some(x.public_key().to_vec()), reserve)?;
         let old = self.sender()?.rekey(rk.initiator);
         self.own_old_unacked.push(old);
         self.sets.push_back(ReceiveSet {

@@ -99,6 +99,96 @@ fn alice_rekeys_and_both_directions_continue() {
 }
 
 #[test]
+fn the_key_rides_with_content_when_asked() {
+    // XEP-0200 §7.2 (XEP0200-034): "it SHOULD be sent together with
+    // encrypted content".
+    let mut p = pair(1, 21);
+    say(&mut p, true, "one");
+    say(&mut p, false, "two");
+    p.drive();
+    let before = p.alice.ep.counters().unwrap();
+    p.alice
+        .ep
+        .send_with_rekey(p.now, message("carrying the key"))
+        .unwrap();
+    p.alice.collect();
+    assert_eq!(p.alice.outbox.len(), 1);
+    let key_stanza = p.alice.outbox[0].clone();
+    assert!(key_stanza.contains("<key>"), "{key_stanza}");
+    assert!(key_stanza.contains("<data>"), "{key_stanza}");
+    assert!(!key_stanza.contains("carrying the key"));
+    // The content's blocks advance the counter as for any content stanza, so
+    // it moved by more than the 1 of a key-only stanza (D40).
+    let after = p.alice.ep.counters().unwrap();
+    assert!(after.0.unwrap() > before.0.unwrap().wrapping_add(1));
+    p.drive();
+    say(&mut p, false, "ack");
+    assert!(
+        p.bob.outbox[0].contains("<new>1</new>"),
+        "{}",
+        p.bob.outbox[0]
+    );
+    say(&mut p, true, "under the new key");
+    p.drive();
+    no_failures(&p);
+    assert_eq!(
+        bodies(&p.bob.received()),
+        vec!["one", "carrying the key", "under the new key"]
+    );
+    assert_eq!(bodies(&p.alice.received()), vec!["two", "ack"]);
+    // The new keys are in use: a re-key with content from Bob works too.
+    p.bob
+        .ep
+        .send_with_rekey(p.now, message("bob's key"))
+        .unwrap();
+    p.bob.collect();
+    p.drive();
+    say(&mut p, true, "last");
+    p.drive();
+    no_failures(&p);
+    assert_eq!(bodies(&p.alice.received()), vec!["two", "ack", "bob's key"]);
+    assert_eq!(
+        bodies(&p.bob.received()),
+        vec!["one", "carrying the key", "under the new key", "last"]
+    );
+}
+
+#[test]
+fn a_refused_send_with_rekey_queues_nothing_and_keeps_the_keys() {
+    let mut p = pair(2, 22);
+    let before = p.alice.ep.counters().unwrap();
+    // Too early (rekey_freq 2): refused, nothing queued, counters unchanged.
+    assert!(matches!(
+        p.alice.ep.send_with_rekey(p.now, message("early")),
+        Err(Error::InvalidState(_))
+    ));
+    p.alice.collect();
+    assert!(p.alice.outbox.is_empty());
+    assert_eq!(p.alice.ep.counters().unwrap(), before);
+    // A kind that was not negotiated is refused the same way.
+    say(&mut p, true, "one");
+    say(&mut p, true, "two");
+    say(&mut p, false, "three");
+    say(&mut p, false, "four");
+    p.drive();
+    let mid = p.alice.ep.counters().unwrap();
+    let presence = Stanza::parse("<presence xmlns='jabber:client'/>").unwrap();
+    assert!(matches!(
+        p.alice.ep.send_with_rekey(p.now, presence),
+        Err(Error::StanzaKindNotNegotiated(_))
+    ));
+    p.alice.collect();
+    assert!(p.alice.outbox.is_empty());
+    assert_eq!(p.alice.ep.counters().unwrap(), mid);
+    assert_ne!(mid, before);
+    // The session goes on under the old keys.
+    say(&mut p, true, "five");
+    p.drive();
+    no_failures(&p);
+    assert_eq!(bodies(&p.bob.received()), vec!["one", "two", "five"]);
+}
+
+#[test]
 fn new_element_acknowledges_the_key_and_old_mac_keys_are_published() {
     let mut p = pair(1, 2);
     say(&mut p, true, "hi");
@@ -281,7 +371,8 @@ proptest! {
     /// In-order delivery with interleaved re-keys from either side always
     /// decrypts (issue 5 proptest).
     #[test]
-    fn interleaved_rekeys_always_decrypt(ops in proptest::collection::vec(0u8..6, 1..24), seed in 0u64..1000) {
+    /// Ops 6 and 7 re-key with content (`send_with_rekey`).
+    fn interleaved_rekeys_always_decrypt(ops in proptest::collection::vec(0u8..8, 1..24), seed in 0u64..1000) {
         let mut p = pair(1, 100 + seed);
         let (mut to_bob, mut to_alice) = (Vec::new(), Vec::new());
         for (i, op) in ops.iter().enumerate() {
@@ -289,7 +380,21 @@ proptest! {
                 0 | 1 => { say(&mut p, true, &format!("a{i}")); to_bob.push(format!("a{i}")); }
                 2 | 3 => { say(&mut p, false, &format!("b{i}")); to_alice.push(format!("b{i}")); }
                 4 => { if p.alice.ep.may_rekey() { p.alice.ep.rekey(p.now).unwrap(); p.alice.collect(); } }
-                _ => { if p.bob.ep.may_rekey() { p.bob.ep.rekey(p.now).unwrap(); p.bob.collect(); } }
+                5 => { if p.bob.ep.may_rekey() { p.bob.ep.rekey(p.now).unwrap(); p.bob.collect(); } }
+                6 => {
+                    if p.alice.ep.may_rekey() {
+                        p.alice.ep.send_with_rekey(p.now, message(&format!("a{i}k"))).unwrap();
+                        p.alice.collect();
+                        to_bob.push(format!("a{i}k"));
+                    }
+                }
+                _ => {
+                    if p.bob.ep.may_rekey() {
+                        p.bob.ep.send_with_rekey(p.now, message(&format!("b{i}k"))).unwrap();
+                        p.bob.collect();
+                        to_alice.push(format!("b{i}k"));
+                    }
+                }
             }
             if i % 3 == 2 { p.drive(); }
         }

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `text` | send `text` encrypted (waits until a session can carry it) |
 //! | `//text` | send `/text` |
-//! | `/rekey` | re-key (XEP-0200 §7) before the next message |
+//! | `/rekey` | re-key (XEP-0200 §7) with the next message: its `<key/>` rides in that stanza |
 //! | `/confirm` | the SAS matched: mark the retained secret verified |
 //! | `/wait N` | wait until N messages were received in this run |
 //! | `/wait-end` | wait until the contact terminates the session |
