@@ -4,8 +4,8 @@
 //! they are, mutated, replayed, reordered or dropped), arbitrary stanzas of
 //! its own (optionally with the session's thread and the peer's JID stamped
 //! on, so they get past the session filter), and the application's commands
-//! (accept, reject, send, rekey, terminate, SAS/key confirmation) on either
-//! side. Randomness is a ChaCha20 generator seeded from the input; time is a
+//! (accept, reject, send, rekey with or without content, terminate, SAS/key
+//! confirmation) on either side. Randomness is a ChaCha20 generator seeded from the input; time is a
 //! virtual clock the input advances.
 //!
 //! Input layout: `flavor` (configuration), `seed` (u16 LE), then ops; each op
@@ -282,6 +282,12 @@ impl Side {
                     .collect();
                 m.push(Element::new("body", esession_wire::NS_CLIENT).with_text(text));
                 self.ep.send(now, m)
+            }
+            // A re-key alone, or riding with content (XEP-0200 §7.2).
+            3 if body.first().copied().unwrap_or(0) % 2 == 1 => {
+                let mut m = Stanza::new(StanzaKind::Message);
+                m.push(Element::new("body", esession_wire::NS_CLIENT).with_text("k"));
+                self.ep.send_with_rekey(now, m)
             }
             3 => self.ep.rekey(now),
             4 => self.ep.rekey_ignoring_rekey_freq(now),
