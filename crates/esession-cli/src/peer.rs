@@ -74,6 +74,7 @@ use esession_wire::{Element, Stanza, StanzaKind};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use serde_json::{Value, json};
+use zeroize::Zeroize as _;
 
 pub use request::{InitRequest, Mode, Request, Role, parse};
 
@@ -229,7 +230,8 @@ pub fn run<R: BufRead, W: Write>(mut input: R, mut output: W) -> std::io::Result
     let mut peer = Peer::default();
     let mut buf = Vec::new();
     loop {
-        buf.clear();
+        // The previous line may have carried a shared password (`init`'s oss).
+        buf.zeroize();
         let n = (&mut input)
             .take(MAX_LINE as u64 + 1)
             .read_until(b'\n', &mut buf)?;
@@ -475,7 +477,7 @@ impl Session {
         config.three_message = init.mode == Mode::ThreeMessage;
         request::apply_options(&mut config, &init.options)?;
         if let Some(oss) = &init.oss {
-            config.shared_password = Some(SharedPassword::new(oss));
+            config.shared_password = Some(SharedPassword::new(oss.as_str()));
         }
         let account = esession_online::bare(&init.own_jid).to_owned();
         let (secrets, trust, offline_store): (

@@ -127,10 +127,28 @@ pub struct InitRequest {
     pub options: serde_json::Map<String, Value>,
     /// A shared password (OSS, D36).
     #[serde(default)]
-    pub oss: Option<String>,
+    pub oss: Option<Oss>,
     /// Keys to trust from the start, by JID.
     #[serde(default)]
     pub trusted_keys: BTreeMap<String, Vec<String>>,
+}
+
+/// The shared password of `init`: zeroized on drop and never shown by `Debug`.
+#[derive(Clone, Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+#[serde(transparent)]
+pub struct Oss(String);
+
+impl Oss {
+    /// The password.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Oss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Oss(<redacted>)")
+    }
 }
 
 /// One request.
@@ -344,7 +362,11 @@ mod tests {
         assert_eq!(i.mode, Mode::ThreeMessage);
         assert!(!i.fresh_secrets);
         assert_eq!(i.seed.as_deref(), Some("s"));
-        assert_eq!(i.oss.as_deref(), Some("pw"));
+        assert_eq!(i.oss.as_ref().map(Oss::as_str), Some("pw"));
+        // The password never shows in Debug output.
+        let shown = format!("{i:?}");
+        assert!(shown.contains("Oss(<redacted>)"), "{shown}");
+        assert!(!shown.contains("\"pw\""), "{shown}");
         assert_eq!(i.store, Some(PathBuf::from("/tmp/d")));
     }
 
