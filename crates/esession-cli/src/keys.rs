@@ -17,14 +17,11 @@
 //!
 //! The fingerprint is what the library reports for a peer's key
 //! ([`esession_online::PeerKey::fingerprint`], the `peer_fingerprint` of the
-//! peer protocol): SHA-256 over pubKey, the D28 `<KeyValue/>` bytes that
-//! [`esession_online::key_value_of`] produces and that the trust store
-//! holds, printed as lower-case hex. Both inputs of that hash come from the
-//! library: `key_value_of` (the trust store's key bytes) and
-//! `esession_crypto::hash::HashAlg::Sha256`; the online crate has no public
-//! function for the digest itself, so the one-line `SHA-256(pubKey)` of
-//! `endpoint.rs` is applied here, and `tests/keys.rs` checks the result
-//! against the fingerprint an endpoint reports in a real negotiation.
+//! peer protocol): SHA-256 over pubKey, the D28 `<KeyValue/>` bytes the trust
+//! store holds, printed as lower-case hex. It comes from the library's own
+//! [`esession_online::fingerprint_of_key`], the function the endpoint uses,
+//! and the demo tests check it against the fingerprint an endpoint reports in
+//! a real negotiation.
 //!
 //! Exit codes: 0 success; 1 the key could not be made, read or written (one
 //! line on stderr); 2 bad usage (also: `--bits` the algorithm does not allow).
@@ -35,7 +32,6 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use esession_crypto::hash::HashAlg;
 use esession_crypto::sign::{SignAlg, SigningKey, VerifyingKey};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -356,10 +352,9 @@ pub fn load_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
 /// The fingerprint of a key as the trust store and [`esession_online::PeerKey`]
 /// show it: lower-case hex of SHA-256 over the D28 `<KeyValue/>` bytes.
 pub fn fingerprint(key: &VerifyingKey) -> Result<String, String> {
-    let key_value = esession_online::key_value_of(key)
-        .and_then(|kv| kv.normalized().map_err(esession_online::Error::Encode))
-        .map_err(|e| e.to_string())?;
-    Ok(hex::encode(HashAlg::Sha256.digest(&key_value).as_bytes()))
+    esession_online::fingerprint_of_key(key)
+        .map(hex::encode)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

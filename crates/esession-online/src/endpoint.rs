@@ -2453,7 +2453,7 @@ fn verify_identity<R>(
     pubkey::verify_signature(alg, &key, mac_x, &signature).map_err(Failure::fni)?;
     let jid = ctx.peer_bare().to_owned();
     let status = pubkey::status(trust, &jid, &key);
-    let fingerprint = HashAlg::Sha256.digest(&key).as_bytes().to_vec();
+    let fingerprint = pubkey::fingerprint_of(&key);
     ctx.peer_key = Some(key.clone());
     ctx.out.push_back(Output::PeerKey(PeerKey {
         jid,

@@ -134,7 +134,7 @@ pub use error::{Error, PeerMisbehaved};
 pub use negotiated::Negotiated;
 pub use pubkey::{
     IdentityKey, KeyStatus, MemoryTrustStore, NoTrustStore, PeerKey, PubkeyMode, TrustStore,
-    TrustedKey, key_value_of, verifying_key_of,
+    TrustedKey, fingerprint_of, fingerprint_of_key, key_value_of, verifying_key_of,
 };
 pub use store::{
     MAX_SECRETS_PER_PEER, MemoryStore, RetainedSecret, RetainedSecretStore, SECRET_LIFETIME,

@@ -118,6 +118,20 @@ pub fn key_value_of(key: &VerifyingKey) -> Result<KeyValue, Error> {
     })
 }
 
+/// The fingerprint [`PeerKey::fingerprint`] carries: SHA-256 over D28 pubKey
+/// bytes (the normalized `<KeyValue/>`), for display and comparison by users.
+pub fn fingerprint_of(key_bytes: &[u8]) -> Vec<u8> {
+    HashAlg::Sha256.digest(key_bytes).as_bytes().to_vec()
+}
+
+/// [`fingerprint_of`] a verifying key: what the peer's endpoint will report
+/// in [`PeerKey::fingerprint`] when this key signs (for `keygen`-style tools
+/// that show a key's fingerprint before any session).
+pub fn fingerprint_of_key(key: &VerifyingKey) -> Result<Vec<u8>, Error> {
+    let key_bytes = key_value_of(key)?.normalized().map_err(Error::Encode)?;
+    Ok(fingerprint_of(&key_bytes))
+}
+
 /// The verifying key of D28 pubKey bytes.
 pub fn verifying_key_of(key_bytes: &[u8]) -> Result<VerifyingKey, Error> {
     let bad = |_| Error::from(PeerMisbehaved::IdentityMismatch);
@@ -362,6 +376,21 @@ pub(crate) fn verify_signature(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprint_is_sha256_of_the_key_bytes() {
+        // FIPS 180-2 Appendix B.1: SHA-256("abc").
+        assert_eq!(
+            hex::encode(fingerprint_of(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        use rand_chacha::rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        let key = SigningKey::generate(SignAlg::EcdsaSha256, &mut rng).unwrap();
+        let vk = key.verifying_key();
+        let key_bytes = key_value_of(&vk).unwrap().normalized().unwrap();
+        assert_eq!(fingerprint_of_key(&vk).unwrap(), fingerprint_of(&key_bytes));
+    }
 
     #[test]
     fn trust_statuses() {
