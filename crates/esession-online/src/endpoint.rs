@@ -741,8 +741,7 @@ impl<R: CryptoRng> Endpoint<R> {
                 return Ok(());
             }
             State::Active(_) | State::Terminating(_)
-                if stanza.rejection().ok().flatten().is_none()
-                    && !matches!(stanza.encrypted(), Ok(Some(_)) | Err(_)) =>
+                if stanza.rejection().ok().flatten().is_none() && !stanza.has_encrypted() =>
             {
                 // D43: plaintext (including plaintext terminates) is ignored.
                 return Err(Error::UnexpectedPlaintext);

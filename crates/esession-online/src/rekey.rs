@@ -28,7 +28,7 @@ use esession_sigma::Profile;
 use esession_sigma::keys::{self, DirectionKeys, TrafficKeys};
 use esession_wire::Stanza;
 
-use crate::traffic::{ControlFields, StanzaCipher};
+use crate::traffic::{self, ControlFields, StanzaCipher};
 use crate::{Error, PeerMisbehaved};
 
 /// Blocks kept in reserve under the send key so that a terminate can still be
@@ -250,19 +250,18 @@ impl SessionKeys {
     /// Verifies and decrypts a stanza from the peer, selecting the receive set
     /// by `<new/>` and honouring `<key/>` (XEP-0200 §6, §7.3).
     pub(crate) fn open(&mut self, stanza: &mut Stanza) -> Result<Opened, Error> {
-        let index = match stanza.encrypted() {
-            Ok(Some(r)) => r.content.new.map_or(0, |n| n as usize),
-            _ => 0,
-        };
+        // The <c/> is parsed once: its <new/> selects the keys that open it.
+        let received = traffic::parse_c(stanza)?;
+        let index = received.content.new.map_or(0, |n| n as usize);
         let (control, previous_km) = if index == 0 {
-            (self.recv.open(stanza)?, None)
+            (self.recv.open_received(stanza, received)?, None)
         } else {
             let Some(set) = self.sets.get(index) else {
                 // <new/> names more of our re-keys than we sent.
                 return Err(PeerMisbehaved::BadStanzaMac.into());
             };
             let mut recv = self.recv.switched(set.peer.clone());
-            let control = recv.open(stanza)?;
+            let control = recv.open_received(stanza, received)?;
             let previous = std::mem::replace(&mut self.recv, recv);
             (control, Some(previous.km().clone()))
         };

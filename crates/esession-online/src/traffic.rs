@@ -26,7 +26,7 @@ use esession_crypto::cipher::{CipherAlg, CtrKey, blocks_for};
 use esession_crypto::hash::HashAlg;
 use esession_sigma::keys::{DirectionKeys, TrafficKeys};
 use esession_sigma::{Profile, counters};
-use esession_wire::{Encrypted, Stanza};
+use esession_wire::{Encrypted, ReceivedEncrypted, Stanza};
 use zeroize::Zeroizing;
 
 use crate::{Error, PeerMisbehaved};
@@ -47,6 +47,15 @@ pub enum Compression {
     None,
     /// `zlib` (RFC 1950), each stanza compressed on its own.
     Zlib,
+}
+
+/// The stanza's `<c/>`, parsed once (m_content included); a missing or
+/// malformed `<c/>` is the peer's fault.
+pub(crate) fn parse_c(stanza: &Stanza) -> Result<ReceivedEncrypted, Error> {
+    Ok(stanza
+        .encrypted()
+        .map_err(|_| PeerMisbehaved::BadStanzaMac)?
+        .ok_or(PeerMisbehaved::UnexpectedMessage("no <c/> element"))?)
 }
 
 impl Compression {
@@ -308,10 +317,17 @@ impl StanzaCipher {
     /// On any failure the counter is unchanged and the stanza must be
     /// discarded; the caller ends the session.
     pub fn open(&mut self, stanza: &mut Stanza) -> Result<ControlFields, Error> {
-        let received = stanza
-            .encrypted()
-            .map_err(|_| PeerMisbehaved::BadStanzaMac)?
-            .ok_or(PeerMisbehaved::UnexpectedMessage("no <c/> element"))?;
+        let received = parse_c(stanza)?;
+        self.open_received(stanza, received)
+    }
+
+    /// [`StanzaCipher::open`] with the stanza's `<c/>` already parsed (by
+    /// [`parse_c`]), so a caller that needs its fields first parses it once.
+    pub(crate) fn open_received(
+        &mut self,
+        stanza: &mut Stanza,
+        received: ReceivedEncrypted,
+    ) -> Result<ControlFields, Error> {
         let c = self.counter;
         let accepted = self.profile.stanza_mac_counter_accepted(c);
         let verified = accepted.iter().any(|counter_bytes| {

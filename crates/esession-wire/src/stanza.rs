@@ -188,6 +188,13 @@ impl Stanza {
             .transpose()
     }
 
+    /// True when the stanza has a `<c/>` child (one or more), without parsing
+    /// it: the cheap test for "this is encrypted traffic" before
+    /// [`Stanza::encrypted`] does the work once.
+    pub fn has_encrypted(&self) -> bool {
+        self.element.children().any(|c| c.is("c", NS_ESESSION_C))
+    }
+
     /// The rejection in an `type='error'` stanza, if any (D44).
     pub fn rejection(&self) -> Result<Option<Rejection>, Error> {
         if self.stanza_type() != Some("error") {

@@ -209,4 +209,16 @@ fn c_element_is_strict() {
         Stanza::parse(&two).unwrap().encrypted(),
         Err(Error::DuplicateElement("c"))
     );
+    // has_encrypted answers "is there a <c/>" without parsing it: true for
+    // duplicates and malformed ones (the parse then fails), false without
+    // one or for a <c/> in another namespace.
+    assert!(Stanza::parse(&two).unwrap().has_encrypted());
+    let malformed = format!("<message xmlns='jabber:client'><c xmlns='{ns}'><what/></c></message>");
+    assert!(Stanza::parse(&malformed).unwrap().has_encrypted());
+    for none in [
+        "<message xmlns='jabber:client'><body>hi</body></message>",
+        "<message xmlns='jabber:client'><c xmlns='urn:other'/></message>",
+    ] {
+        assert!(!Stanza::parse(none).unwrap().has_encrypted(), "{none}");
+    }
 }
