@@ -1491,7 +1491,7 @@ impl AwaitResponse {
         let counters = Counters::from_c_a(response.counter);
         // Step 6: formA2, from our own msg3 serialized and parsed back (D16); the
         // identity and mac fields are excluded from it, so placeholders do.
-        let mut accept = AliceAccept {
+        let accept = AliceAccept {
             accept: true,
             nonce: response.my_nonce.clone(),
             dhkey: Some(x.public_key().to_vec()),
@@ -1499,47 +1499,24 @@ impl AwaitResponse {
             identity: vec![0],
             mac: vec![0],
         };
-        let form_a2 = ctx
-            .wire(&Negotiation::AliceAccept(accept.clone()))
-            .and_then(|w| w.form_bytes(ctx.norm()))
-            .map_err(encode)?;
-        // Step 7: macA, over the full pubKeyA in key and hash modes (D28).
-        let pub_key_a = pubkey::own_key_bytes(n.init_pubkey, ctx.config.identity_key.as_ref())?;
-        let mac_a = identity::mac_a(
-            hash,
-            provisional.ks().as_bytes(),
-            &MacAInput {
-                n_a: &offer.my_nonce,
-                n_b: &response.my_nonce,
-                e: x.public_key(),
-                pub_key_a: &pub_key_a,
-                form_a: &form_a,
-                form_a2: &form_a2,
-            },
-        );
-        // Steps 8-9: ID_A and M_A; C_A advances by the blocks consumed (D13).
-        let id_a = pubkey::own_identity(
+        // Steps 7-9: macA, ID_A and M_A; C_A advances by the blocks consumed.
+        let alice = AliceMacInput {
+            n_a: &offer.my_nonce,
+            n_b: &response.my_nonce,
+            e: x.public_key(),
+            form_a: &form_a,
+        };
+        let (wire, m_a, c_a) = seal_alice_accept(
+            ctx,
             n.init_pubkey,
             hash,
-            ctx.config.identity_key.as_ref(),
-            &pub_key_a,
-            mac_a.as_bytes(),
-            &mut ctx.rng,
+            &provisional,
+            counters.c_a,
+            &alice,
+            accept,
         )?;
-        let sealed = provisional
-            .seal_identity(counters.c_a, &id_a)
-            .map_err(Error::from)?;
-        let c_a = counters::advance(counters.c_a, sealed.blocks);
         // Step 10: the SAS.
-        let sas = sas::sas(hash, &sealed.m, &form_b);
-        accept.identity = sealed.id;
-        accept.mac = sealed.m;
-        let wire = ctx
-            .wire(&Negotiation::AliceAccept(accept))
-            .map_err(encode)?;
-        if wire.form_bytes(ctx.norm()).map_err(encode)? != form_a2 {
-            return Err(Failure::silent(Error::Internal("formA2 changed")));
-        }
+        let sas = sas::sas(hash, &m_a, &form_b);
         ctx.send_form(&wire);
         ctx.out.push_back(Output::SasReady { sas });
         Ok(State::AwaitBobAccept(Box::new(AwaitBobAccept {
@@ -1555,6 +1532,69 @@ impl AwaitResponse {
             x,
         })))
     }
+}
+
+/// The values of macA that come from the negotiation so far (XEP-0116
+/// §4.4.2 step 7; D46 for the 3-message exchange).
+struct AliceMacInput<'a> {
+    n_a: &'a [u8],
+    n_b: &'a [u8],
+    e: &'a [u8],
+    form_a: &'a [u8],
+}
+
+/// Alice's msg3 (4-message, XEP-0116 §4.4.2 steps 6-9) or completion form
+/// (3-message, D46), shared by both exchanges: formA2 from `accept` with
+/// placeholder identity and mac (excluded from it), macA over it, ID_A sealed
+/// under `alice` as M_A. Returns the final wire form, M_A, and C_A advanced
+/// by the blocks consumed (D13).
+fn seal_alice_accept<R: CryptoRng>(
+    ctx: &mut Ctx<R>,
+    mode: PubkeyMode,
+    hash: HashAlg,
+    alice: &DirectionKeys,
+    c_a: u128,
+    input: &AliceMacInput<'_>,
+    mut accept: AliceAccept,
+) -> Result<(WireForm, Vec<u8>, u128), Failure> {
+    let form_a2 = ctx
+        .wire(&Negotiation::AliceAccept(accept.clone()))
+        .and_then(|w| w.form_bytes(ctx.norm()))
+        .map_err(encode)?;
+    // macA, over the full pubKeyA in key and hash modes (D28).
+    let pub_key_a = pubkey::own_key_bytes(mode, ctx.config.identity_key.as_ref())?;
+    let mac_a = identity::mac_a(
+        hash,
+        alice.ks().as_bytes(),
+        &MacAInput {
+            n_a: input.n_a,
+            n_b: input.n_b,
+            e: input.e,
+            pub_key_a: &pub_key_a,
+            form_a: input.form_a,
+            form_a2: &form_a2,
+        },
+    );
+    let id_a = pubkey::own_identity(
+        mode,
+        hash,
+        ctx.config.identity_key.as_ref(),
+        &pub_key_a,
+        mac_a.as_bytes(),
+        &mut ctx.rng,
+    )?;
+    let sealed = alice.seal_identity(c_a, &id_a).map_err(Error::from)?;
+    let c_a = counters::advance(c_a, sealed.blocks);
+    let m_a = sealed.m.clone();
+    accept.identity = sealed.id;
+    accept.mac = sealed.m;
+    let wire = ctx
+        .wire(&Negotiation::AliceAccept(accept))
+        .map_err(encode)?;
+    if wire.form_bytes(ctx.norm()).map_err(encode)? != form_a2 {
+        return Err(Failure::silent(Error::Internal("formA2 changed")));
+    }
+    Ok((wire, m_a, c_a))
 }
 
 impl AwaitAliceAccept {
@@ -2143,7 +2183,7 @@ fn alice_three_message<R: CryptoRng>(
     )
     .map_err(to_msg2_failure)?;
     // msg3: formA2 = FORM_TYPE, accept, nonce (D46).
-    let mut accept = AliceAccept {
+    let accept = AliceAccept {
         accept: true,
         nonce: response.my_nonce.clone(),
         dhkey: None,
@@ -2151,42 +2191,21 @@ fn alice_three_message<R: CryptoRng>(
         identity: vec![0],
         mac: vec![0],
     };
-    let form_a2 = Negotiation::AliceAccept(accept.clone())
-        .to_wire()
-        .and_then(|w| w.form_bytes(ctx.norm()))
-        .map_err(encode)?;
-    let alice = session.initiator();
-    let pub_key_a = pubkey::own_key_bytes(n.init_pubkey, ctx.config.identity_key.as_ref())?;
-    let mac_a = identity::mac_a(
-        hash,
-        alice.ks().as_bytes(),
-        &MacAInput {
-            n_a: &offer.my_nonce,
-            n_b: &response.my_nonce,
-            e: x.public_key(),
-            pub_key_a: &pub_key_a,
-            form_a: &form_a,
-            form_a2: &form_a2,
-        },
-    );
-    let id_a = pubkey::own_identity(
+    let alice = AliceMacInput {
+        n_a: &offer.my_nonce,
+        n_b: &response.my_nonce,
+        e: x.public_key(),
+        form_a: &form_a,
+    };
+    let (wire, _, c_a) = seal_alice_accept(
+        ctx,
         n.init_pubkey,
         hash,
-        ctx.config.identity_key.as_ref(),
-        &pub_key_a,
-        mac_a.as_bytes(),
-        &mut ctx.rng,
+        session.initiator(),
+        counters.c_a,
+        &alice,
+        accept,
     )?;
-    let sealed = alice
-        .seal_identity(counters.c_a, &id_a)
-        .map_err(Error::from)?;
-    let c_a = counters::advance(counters.c_a, sealed.blocks);
-    accept.identity = sealed.id;
-    accept.mac = sealed.m;
-    let wire = Negotiation::AliceAccept(accept).to_wire().map_err(encode)?;
-    if wire.form_bytes(ctx.norm()).map_err(encode)? != form_a2 {
-        return Err(Failure::silent(Error::Internal("formA2 changed")));
-    }
     let mut keys = TrafficState::new(
         n.cipher,
         (session.initiator(), c_a),
