@@ -185,6 +185,28 @@ pub(crate) fn stanza_large_forged_data(seed: u64) -> CaseResult {
     bob_dropped(&mut p, from, &[])
 }
 
+/// Bob is handed `injected`: the call returns `error` (the stanza is ignored),
+/// nothing reaches the application, the session stays established, and
+/// Alice's genuine first stanza still opens after it.
+fn ignored_then_genuine_opens(
+    p: &mut Pair,
+    sent: &[String],
+    injected: &str,
+    error: Error,
+) -> CaseResult {
+    let from = p.bob.events.len();
+    deliver_to_bob(p, injected)?;
+    check_eq("returned", p.bob.returned.clone(), vec![error])?;
+    nothing_reached_application("bob", &p.bob, from)?;
+    check("bob still established", p.bob.ep.is_established())?;
+    deliver_to_bob(p, sent.first().ok_or("nothing sent")?)?;
+    check_eq(
+        "bob received",
+        p.bob.received_bodies(),
+        vec!["one".to_owned()],
+    )
+}
+
 /// A plaintext message with Alice's JID and the session's thread, injected
 /// into the encrypted session: ignored (D43), the session goes on.
 pub(crate) fn plaintext_injected(seed: u64) -> CaseResult {
@@ -193,20 +215,7 @@ pub(crate) fn plaintext_injected(seed: u64) -> CaseResult {
     let fake = format!(
         "<message xmlns=\"jabber:client\" from=\"{ALICE}\" to=\"bob@example.com/laptop\" type=\"chat\"><thread>{thread}</thread><body>transfer all funds</body></message>"
     );
-    let from = p.bob.events.len();
-    deliver_to_bob(&mut p, &fake)?;
-    check_eq(
-        "returned",
-        p.bob.returned.clone(),
-        vec![Error::UnexpectedPlaintext],
-    )?;
-    nothing_reached_application("bob", &p.bob, from)?;
-    deliver_to_bob(&mut p, sent.first().ok_or("nothing sent")?)?;
-    check_eq(
-        "bob received",
-        p.bob.received_bodies(),
-        vec!["one".to_owned()],
-    )
+    ignored_then_genuine_opens(&mut p, &sent, &fake, Error::UnexpectedPlaintext)
 }
 
 /// An encrypted stanza from another JID with the session's thread: another
@@ -219,20 +228,8 @@ pub(crate) fn stanza_from_another_jid(seed: u64) -> CaseResult {
         "from=\"mallory@example.net/x\"",
         1,
     );
-    let from = p.bob.events.len();
-    deliver_to_bob(&mut p, &spoofed)?;
-    check_eq(
-        "returned",
-        p.bob.returned.clone(),
-        vec![Error::WrongSession],
-    )?;
-    nothing_reached_application("bob", &p.bob, from)?;
-    deliver_to_bob(&mut p, s)?;
-    check_eq(
-        "bob received",
-        p.bob.received_bodies(),
-        vec!["one".to_owned()],
-    )
+    check("the sender was rewritten", spoofed != *s)?;
+    ignored_then_genuine_opens(&mut p, &sent, &spoofed, Error::WrongSession)
 }
 
 /// A forged plaintext terminate form (XEP-0155 §7) with the session's thread:
@@ -243,21 +240,7 @@ pub(crate) fn forged_plaintext_terminate(seed: u64) -> CaseResult {
     let fake = format!(
         "<message xmlns=\"jabber:client\" from=\"{ALICE}\" to=\"bob@example.com/laptop\"><thread>{thread}</thread><feature xmlns=\"http://jabber.org/protocol/feature-neg\"><x xmlns=\"jabber:x:data\" type=\"submit\"><field var=\"FORM_TYPE\"><value>urn:xmpp:ssn</value></field><field var=\"terminate\"><value>1</value></field></x></feature></message>"
     );
-    let from = p.bob.events.len();
-    deliver_to_bob(&mut p, &fake)?;
-    check_eq(
-        "returned",
-        p.bob.returned.clone(),
-        vec![Error::UnexpectedPlaintext],
-    )?;
-    nothing_reached_application("bob", &p.bob, from)?;
-    check("bob still established", p.bob.ep.is_established())?;
-    deliver_to_bob(&mut p, sent.first().ok_or("nothing sent")?)?;
-    check_eq(
-        "bob received",
-        p.bob.received_bodies(),
-        vec!["one".to_owned()],
-    )
+    ignored_then_genuine_opens(&mut p, &sent, &fake, Error::UnexpectedPlaintext)
 }
 
 /// Alice's genuine encrypted terminate from an earlier session between the
