@@ -291,6 +291,25 @@ struct Party {
     ended: Option<TerminationReason>,
 }
 
+impl Party {
+    /// A party with empty stores, before any event.
+    fn new(who: Who, jid: &'static str, ep: Endpoint<ChaCha20Rng>, profile: Profile) -> Self {
+        Self {
+            who,
+            jid,
+            ep,
+            store: MemoryStore::new(),
+            trust: MemoryTrustStore::new(),
+            profile,
+            sas: None,
+            established: None,
+            peer_fingerprint: None,
+            received: Vec::new(),
+            ended: None,
+        }
+    }
+}
+
 struct Router<'a, W> {
     out: &'a mut W,
     pretty: bool,
@@ -524,41 +543,27 @@ fn run_online<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoReport, E
         None => (config.clone(), config),
     };
 
-    let mut alice = Party {
-        who: Who::Alice,
-        jid: ALICE,
-        ep: Endpoint::initiate_pinned(
+    let mut alice = Party::new(
+        Who::Alice,
+        ALICE,
+        Endpoint::initiate_pinned(
             alice_config,
             ChaCha20Rng::seed_from_u64(rng.next_u64()),
             "bob@example.com",
             alice_pins(&secrets),
         )?,
-        store: MemoryStore::new(),
-        trust: MemoryTrustStore::new(),
         profile,
-        sas: None,
-        established: None,
-        peer_fingerprint: None,
-        received: Vec::new(),
-        ended: None,
-    };
-    let mut bob = Party {
-        who: Who::Bob,
-        jid: BOB,
-        ep: Endpoint::responder_pinned(
+    );
+    let mut bob = Party::new(
+        Who::Bob,
+        BOB,
+        Endpoint::responder_pinned(
             bob_config,
             ChaCha20Rng::seed_from_u64(rng.next_u64()),
             bob_pins(&secrets),
         )?,
-        store: MemoryStore::new(),
-        trust: MemoryTrustStore::new(),
         profile,
-        sas: None,
-        established: None,
-        peer_fingerprint: None,
-        received: Vec::new(),
-        ended: None,
-    };
+    );
     let mut router = Router {
         out,
         pretty: opts.pretty,
