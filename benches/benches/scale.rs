@@ -70,6 +70,8 @@ fn establish(first: usize, count: usize) -> Result<Vec<Pair>, Error> {
         ExponentPolicy::Rfc3526,
         None,
     )?;
+    // One configuration per account, shared by all its sessions.
+    let (alice, bob) = (std::sync::Arc::new(alice), std::sync::Arc::new(bob));
     let mut pairs = Vec::with_capacity(count);
     for i in first..first + count {
         let mut p = Pair::negotiate(alice.clone(), bob.clone(), i as u64)?;

@@ -10,6 +10,7 @@
 //! `to_xml`; on the other side `Stanza::parse`, `Endpoint::handle_stanza`
 //! (base64, HMAC check, AES-CTR, parse the content back), `Output::Received`.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use esession_crypto::dh::{ExponentPolicy, ModpGroup};
@@ -167,7 +168,11 @@ pub struct Pair {
 impl Pair {
     /// Runs a whole negotiation in memory (Bob accepts at once) and returns the
     /// established pair. Fails unless both sides are established.
-    pub fn negotiate(alice_cfg: Config, bob_cfg: Config, seed: u64) -> Result<Pair, Error> {
+    pub fn negotiate(
+        alice_cfg: impl Into<Arc<Config>>,
+        bob_cfg: impl Into<Arc<Config>>,
+        seed: u64,
+    ) -> Result<Pair, Error> {
         let alice_ep = Endpoint::initiate(
             alice_cfg,
             ChaCha20Rng::seed_from_u64(seed),

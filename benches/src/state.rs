@@ -6,10 +6,12 @@
 //!
 //! Method: establish `n` pairs inside a counting region, drop everything but
 //! the endpoints (the retained-secret and trust stores belong to the
-//! application, one per account, not per session), and divide the net heap
-//! growth by `n`: the heap each endpoint keeps, fragmentation aside.
+//! application, one per account, not per session, and so does the
+//! `Arc<Config>` the sessions share), and divide the net heap growth by `n`:
+//! the heap each endpoint keeps, fragmentation aside.
 
 use std::alloc::System;
+use std::sync::Arc;
 
 use esession_crypto::dh::{ExponentPolicy, ModpGroup};
 use esession_online::Endpoint;
@@ -57,6 +59,9 @@ pub fn measure(
 ) -> Result<StateSize, Error> {
     let (alice_cfg, bob_cfg) =
         pair::configs(Kind::FourNoKeys(group), ExponentPolicy::Rfc3526, None)?;
+    // One configuration per account, shared by its sessions (as the
+    // application holds it), made before the counting region.
+    let (alice_cfg, bob_cfg) = (Arc::new(alice_cfg), Arc::new(bob_cfg));
     let n = n.max(1);
     let mut per_side = [0usize; 2];
     for (side, slot) in per_side.iter_mut().enumerate() {

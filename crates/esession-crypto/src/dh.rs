@@ -225,30 +225,74 @@ impl ExponentPolicy {
 
 /// A Diffie-Hellman private exponent x with its public value e = g^x mod p.
 ///
-/// x zeroizes on drop and never appears in `Debug`.
+/// x zeroizes on drop (it lives in a [`DhExponent`]) and never appears in
+/// `Debug`. Once e has been sent, [`DhPrivateKey::into_exponent`] keeps x
+/// alone (a session holds its last exponent for re-keys, and e is as wide as
+/// p).
 pub struct DhPrivateKey {
+    exponent: DhExponent,
+    public: Vec<u8>,
+}
+
+// x zeroizes through DhExponent's `Drop`; the marker lets callers assert it
+// at compile time.
+impl zeroize::ZeroizeOnDrop for DhPrivateKey {}
+
+impl fmt::Debug for DhPrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DhPrivateKey")
+            .field("group", &self.exponent.group)
+            .field("exp_bits", &self.exponent.exp_bits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Diffie-Hellman private exponent x without its public value: what a
+/// [`DhPrivateKey`] keeps after e was sent. x zeroizes on drop and never
+/// appears in `Debug`.
+pub struct DhExponent {
     group: ModpGroup,
     x: BoxedUint,
     /// Exponent bits processed by the ladder (public: L or the width of p).
     exp_bits: u32,
-    public: Vec<u8>,
 }
 
-impl Drop for DhPrivateKey {
+impl Drop for DhExponent {
     fn drop(&mut self) {
         self.x.zeroize();
     }
 }
 
 // The `Drop` above zeroizes x; the marker lets callers assert it at compile time.
-impl zeroize::ZeroizeOnDrop for DhPrivateKey {}
+impl zeroize::ZeroizeOnDrop for DhExponent {}
 
-impl fmt::Debug for DhPrivateKey {
+impl fmt::Debug for DhExponent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DhPrivateKey")
+        f.debug_struct("DhExponent")
             .field("group", &self.group)
             .field("exp_bits", &self.exp_bits)
             .finish_non_exhaustive()
+    }
+}
+
+impl DhExponent {
+    /// The group.
+    pub fn group(&self) -> ModpGroup {
+        self.group
+    }
+
+    /// Checks 1 < peer < p-1 and returns mpi(peer^x mod p): the input of
+    /// K = HASH(mpi(g^xy mod p)) (D8), and the unhashed re-key secret (D41).
+    pub fn shared_secret(&self, peer_public: &[u8]) -> Result<SecretBytes, Error> {
+        self.group.validate_public(peer_public)?;
+        let peer = self.group.uint(peer_public)?;
+        let params = self.group.params()?;
+        let mut s = BoxedMontyForm::new(peer, &params)
+            .pow_bounded_exp(&self.x, self.exp_bits)
+            .retrieve();
+        let be = Zeroizing::new(s.to_be_bytes());
+        s.zeroize();
+        Ok(SecretBytes::new(mpi::encode(&be)))
     }
 }
 
@@ -272,7 +316,7 @@ impl DhPrivateKey {
         let (x, exp_bits) = match policy {
             ExponentPolicy::Rfc3526 => {
                 let l = group.rfc3526_exponent_bits().max(2 * n).min(p_bits - 1);
-                (random_open_power_interval(group, l, rng)?, l)
+                (random_open_power_interval(l, rng)?, l)
             }
             ExponentPolicy::Full => (random_full_range(group, lower_bit, rng)?, p_bits),
         };
@@ -294,29 +338,25 @@ impl DhPrivateKey {
     }
 
     fn from_uint(group: ModpGroup, x: BoxedUint, exp_bits: u32) -> Result<Self, Error> {
+        let exponent = DhExponent { group, x, exp_bits };
         let params = group.params()?;
         let g = BoxedUint::from_be_slice(&GENERATOR.to_be_bytes(), group.bits())
             .map_err(|_| Error::Internal("generator"))?;
         let e = BoxedMontyForm::new(g, &params)
-            .pow_bounded_exp(&x, exp_bits)
+            .pow_bounded_exp(&exponent.x, exp_bits)
             .retrieve();
         let public = mpi::encode(&e.to_be_bytes());
-        Ok(Self {
-            group,
-            x,
-            exp_bits,
-            public,
-        })
+        Ok(Self { exponent, public })
     }
 
     /// The group.
     pub fn group(&self) -> ModpGroup {
-        self.group
+        self.exponent.group
     }
 
     /// mpi(x). Secret: for transcripts and test vectors only.
     pub fn to_bytes(&self) -> SecretBytes {
-        let be = Zeroizing::new(self.x.to_be_bytes());
+        let be = Zeroizing::new(self.exponent.x.to_be_bytes());
         SecretBytes::new(mpi::encode(&be))
     }
 
@@ -328,22 +368,18 @@ impl DhPrivateKey {
     /// Checks 1 < peer < p-1 and returns mpi(peer^x mod p): the input of
     /// K = HASH(mpi(g^xy mod p)) (D8), and the unhashed re-key secret (D41).
     pub fn shared_secret(&self, peer_public: &[u8]) -> Result<SecretBytes, Error> {
-        self.group.validate_public(peer_public)?;
-        let peer = self.group.uint(peer_public)?;
-        let params = self.group.params()?;
-        let mut s = BoxedMontyForm::new(peer, &params)
-            .pow_bounded_exp(&self.x, self.exp_bits)
-            .retrieve();
-        let be = Zeroizing::new(s.to_be_bytes());
-        s.zeroize();
-        Ok(SecretBytes::new(mpi::encode(&be)))
+        self.exponent.shared_secret(peer_public)
+    }
+
+    /// Drops e and keeps x alone, for a holder that no longer sends e.
+    pub fn into_exponent(self) -> DhExponent {
+        self.exponent
     }
 }
 
 /// x uniform in the open interval (2^(l-1), 2^l): the top bit forced, the rest
 /// random, all-zero rest rejected.
 fn random_open_power_interval<R: CryptoRng + ?Sized>(
-    group: ModpGroup,
     l: u32,
     rng: &mut R,
 ) -> Result<BoxedUint, Error> {
@@ -359,8 +395,11 @@ fn random_open_power_interval<R: CryptoRng + ?Sized>(
         });
         buf[0] |= 0x80u8 >> excess;
         if !rest_is_zero {
-            return BoxedUint::from_be_slice(&buf, group.bits())
-                .map_err(|_| Error::Internal("exponent"));
+            // x is held at its own width (l rounded up to a limb), not p's:
+            // the ladder reads only `exp_bits` = l bits of it, and an
+            // established session keeps x for re-keys, so this saves p/8 - l/8
+            // bytes per session (216 B in group 14). l is public.
+            return BoxedUint::from_be_slice(&buf, l).map_err(|_| Error::Internal("exponent"));
         }
     }
 }
@@ -511,7 +550,9 @@ mod tests {
         );
         let mut top_bits_seen = [false; 2];
         for _ in 0..10_000 {
-            let x = random_open_power_interval(g, 320, &mut rng).unwrap();
+            let x = random_open_power_interval(320, &mut rng).unwrap();
+            // Held at its own width, not p's.
+            assert_eq!(x.bits_precision(), 320);
             let xb = big(&x.to_be_bytes());
             assert!(xb > lo && xb < hi && xb > xep_low && xb < &p - 1u32);
             let bit318 = (&xb >> 318usize) & BigUint::from(1u32);
@@ -528,6 +569,25 @@ mod tests {
             high_seen |= xb.bits() == g.bits() as usize;
         }
         assert!(high_seen, "full-range draws never reached the top bit of p");
+    }
+
+    #[test]
+    fn short_exponent_at_its_own_width_equals_the_same_exponent_at_p_width() {
+        // A generated rfc3526 x is held at 320 bits; the pinned import of the
+        // same value is held at p's width. Both must give the same e and the
+        // same shared secret.
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        for group in [ModpGroup::Group5, ModpGroup::Group14] {
+            let a = DhPrivateKey::generate(group, ExponentPolicy::Rfc3526, 128, &mut rng).unwrap();
+            let wide = DhPrivateKey::from_bytes(group, a.to_bytes().as_bytes()).unwrap();
+            assert_eq!(a.public_key(), wide.public_key());
+            let b = DhPrivateKey::generate(group, ExponentPolicy::Full, 128, &mut rng).unwrap();
+            let s1 = a.shared_secret(b.public_key()).unwrap();
+            let s2 = wide.shared_secret(b.public_key()).unwrap();
+            let s3 = b.shared_secret(a.public_key()).unwrap();
+            assert_eq!(s1.as_bytes(), s2.as_bytes());
+            assert_eq!(s1.as_bytes(), s3.as_bytes());
+        }
     }
 
     #[test]

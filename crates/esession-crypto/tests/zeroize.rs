@@ -42,12 +42,17 @@ fn dh_private_key_zeroizes_its_exponent_on_drop() {
     let src =
         std::fs::read_to_string(crates_dir().join("esession-crypto/src/dh.rs")).expect("dh.rs");
     let drop_impl = src
-        .split("impl Drop for DhPrivateKey {")
+        .split("impl Drop for DhExponent {")
         .nth(1)
-        .expect("DhPrivateKey implements Drop");
+        .expect("DhExponent implements Drop");
     let body = &drop_impl[..drop_impl.find("\n}\n").expect("end of impl")];
     assert!(body.contains("self.x.zeroize();"), "{body}");
     assert!(src.contains("    x: BoxedUint,"), "x is a BoxedUint");
+    // DhPrivateKey holds x only inside a DhExponent.
+    assert!(
+        src.contains("    exponent: DhExponent,"),
+        "DhPrivateKey holds a DhExponent"
+    );
 }
 
 /// Field names that hold a secret.
@@ -82,6 +87,7 @@ const ZEROIZING_TYPES: &[&str] = &[
     "SecretBytes",
     "CtrKey",
     "DhPrivateKey",
+    "DhExponent",
     "Zeroizing<",
     "SigningKey",
     "IdentityKey",
@@ -94,6 +100,7 @@ const ZEROIZING_TYPES: &[&str] = &[
     "RetainedSecret",
     "StoreKey",
     "PrivateValue",
+    "Oss",
 ];
 
 /// Fields the rule flags that are exempt: (file suffix, field line, reason).
@@ -107,7 +114,7 @@ const EXEMPT_FIELDS: &[(&str, &str, &str)] = &[
     (
         "esession-crypto/src/dh.rs",
         "x: BoxedUint,",
-        "zeroized by DhPrivateKey's Drop (dh_private_key_zeroizes_its_exponent_on_drop)",
+        "zeroized by DhExponent's Drop (dh_private_key_zeroizes_its_exponent_on_drop)",
     ),
     (
         "esession-offline/src/alice.rs",
@@ -138,13 +145,6 @@ const EXEMPT_FIELDS: &[(&str, &str, &str)] = &[
         "esession-cli/src/peer.rs",
         "secrets: FreshOnly,",
         "a view of a RetainedSecretStore: the secrets inside are RetainedSecret (SecretBytes)",
-    ),
-    (
-        "esession-cli/src/peer/request.rs",
-        "pub oss: Option<String>,",
-        "the `esession peer` test driver's JSON request: serde hands the password over as a \
-         String, turned into a SharedPassword at once; that String is not zeroized \
-         (notes/negative-bugs.md H3)",
     ),
 ];
 

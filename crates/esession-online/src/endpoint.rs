@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use esession_crypto::SecretBytes;
@@ -170,9 +171,12 @@ impl fmt::Debug for TestPins {
 
 /// Shared context of all states.
 struct Ctx<R> {
-    config: Config,
+    /// Shared between the sessions of an account (read-only but for the
+    /// Gajim detection, which copies it first).
+    config: Arc<Config>,
     rng: R,
-    pins: TestPins,
+    /// Boxed: empty outside tests and vectors, so it costs a pointer.
+    pins: Box<TestPins>,
     /// The full JID we address (Bob: msg1's sender; Alice: msg2's sender, D45).
     peer: String,
     thread: String,
@@ -463,23 +467,33 @@ impl<R: CryptoRng> Endpoint<R> {
     /// Alice: starts a negotiation with `peer` (a full or bare JID) and queues
     /// msg1 (XEP-0116 §4.3, DECISIONS D20): one DH key per offered group, their
     /// hashes He in dhhashes, a fresh nonce and thread (D45).
-    pub fn initiate(config: Config, rng: R, _now: SystemTime, peer: &str) -> Result<Self, Error> {
+    ///
+    /// `config` may be a `Config` or an `Arc<Config>`: an application with
+    /// many sessions per account shares one (it is read-only; a session that
+    /// detects Gajim copies it before switching profile).
+    pub fn initiate(
+        config: impl Into<Arc<Config>>,
+        rng: R,
+        _now: SystemTime,
+        peer: &str,
+    ) -> Result<Self, Error> {
         Self::initiate_pinned(config, rng, peer, TestPins::default())
     }
 
     /// [`Endpoint::initiate`] with pinned randomness. For tests and vectors only.
     #[doc(hidden)]
     pub fn initiate_pinned(
-        config: Config,
+        config: impl Into<Arc<Config>>,
         rng: R,
         peer: &str,
         pins: TestPins,
     ) -> Result<Self, Error> {
+        let config = config.into();
         config.validate()?;
         let mut ctx = Ctx {
             config,
             rng,
-            pins,
+            pins: Box::new(pins),
             peer: peer.to_owned(),
             thread: String::new(),
             out: VecDeque::new(),
@@ -593,20 +607,26 @@ impl<R: CryptoRng> Endpoint<R> {
     }
 
     /// Bob: an endpoint waiting for a request (msg1). Create one per incoming
-    /// request (new thread) and feed it the request.
-    pub fn responder(config: Config, rng: R) -> Result<Self, Error> {
+    /// request (new thread) and feed it the request. `config` as for
+    /// [`Endpoint::initiate`].
+    pub fn responder(config: impl Into<Arc<Config>>, rng: R) -> Result<Self, Error> {
         Self::responder_pinned(config, rng, TestPins::default())
     }
 
     /// [`Endpoint::responder`] with pinned randomness. For tests and vectors only.
     #[doc(hidden)]
-    pub fn responder_pinned(config: Config, rng: R, pins: TestPins) -> Result<Self, Error> {
+    pub fn responder_pinned(
+        config: impl Into<Arc<Config>>,
+        rng: R,
+        pins: TestPins,
+    ) -> Result<Self, Error> {
+        let config = config.into();
         config.validate()?;
         Ok(Endpoint {
             ctx: Ctx {
                 config,
                 rng,
-                pins,
+                pins: Box::new(pins),
                 peer: String::new(),
                 thread: String::new(),
                 out: VecDeque::new(),
@@ -624,7 +644,13 @@ impl<R: CryptoRng> Endpoint<R> {
 impl<R> Endpoint<R> {
     /// The next output, if any. Drain after every call.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.ctx.out.pop_front()
+        let next = self.ctx.out.pop_front();
+        if self.ctx.out.is_empty() && self.ctx.out.capacity() > 0 {
+            // An idle session holds no queue: its capacity (a few Outputs of
+            // 112 bytes) would otherwise stay allocated for the session's life.
+            self.ctx.out = VecDeque::new();
+        }
+        next
     }
 
     /// When [`Endpoint::handle_timeout`] should be called next, if ever.
@@ -1223,9 +1249,11 @@ fn on_request<R: CryptoRng>(ctx: &mut Ctx<R>, stanza: &Stanza) -> Result<State, 
         if let (Ok(x), Ok(g)) = (xep, gajim)
             && x != g
         {
-            // D18: a Gajim initiator; the whole session follows its profile.
-            ctx.config.profile = Profile::Gajim;
-            ctx.config.three_message = false;
+            // D18: a Gajim initiator; the whole session follows its profile
+            // (on its own copy of the account's configuration).
+            let config = Arc::make_mut(&mut ctx.config);
+            config.profile = Profile::Gajim;
+            config.three_message = false;
         }
     }
     let form_a = received

@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 
 use esession_crypto::SecretBytes;
 use esession_crypto::cipher::CipherAlg;
-use esession_crypto::dh::DhPrivateKey;
+use esession_crypto::dh::{DhExponent, DhPrivateKey};
 use esession_crypto::hash::HashAlg;
 use esession_crypto::secret::ct_eq;
 use esession_sigma::Profile;
@@ -41,7 +41,8 @@ pub(crate) const MAX_RECEIVE_SETS: usize = 8;
 /// One stored set {KC_peer, KM_peer, our private exponent} (XEP-0200 §7).
 struct ReceiveSet {
     peer: TrafficKeys,
-    own: DhPrivateKey,
+    /// Our exponent of this set (its e was sent; only x is kept).
+    own: DhExponent,
     /// Stanzas we sent since this set was created (O12).
     sent_since: u64,
 }
@@ -120,7 +121,7 @@ impl SessionKeys {
             recv: StanzaCipher::new(recv_keys.clone(), c_recv).with_compression(compression),
             sets: VecDeque::from([ReceiveSet {
                 peer: traffic(recv_keys),
-                own,
+                own: own.into_exponent(),
                 sent_since: 0,
             }]),
             peer_public,
@@ -239,7 +240,7 @@ impl SessionKeys {
         self.own_old_unacked.push(old);
         self.sets.push_back(ReceiveSet {
             peer: rk.acceptor,
-            own: x,
+            own: x.into_exponent(),
             sent_since: 0,
         });
         self.recv_since_event = 0;
