@@ -3,13 +3,14 @@
 //!
 //! 1. **Compile time.** The leaf types that hold secret bytes implement
 //!    [`ZeroizeOnDrop`]: [`SecretBytes`] (derived) and [`SigningKey`] (asserted
-//!    over the RustCrypto key types' own `Drop`). [`DhPrivateKey`] zeroizes its
-//!    exponent in a hand-written `Drop` (crypto-bigint's `BoxedUint:
-//!    Zeroize`), asserted by a source check since it does not carry the marker.
+//!    over the RustCrypto key types' own `Drop`). [`DhPrivateKey`] keeps its
+//!    exponent in a [`DhExponent`], which zeroizes it in a hand-written `Drop`
+//!    (crypto-bigint's `BoxedUint: Zeroize`); both carry the marker, and a
+//!    source check pins the `Drop` body.
 //! 2. **Structure.** Every struct field in the library source of every crate
 //!    whose name says it holds a secret (km, kc, ks, x, y, secret, srs,
 //!    password, carry, …) has a type built on those leaves (`SecretBytes`,
-//!    `CtrKey`, `DhPrivateKey`, `Zeroizing<…>`, `SigningKey`, or a key
+//!    `CtrKey`, `DhPrivateKey`, `DhExponent`, `Zeroizing<…>`, `SigningKey`, or a key
 //!    struct made of them). A new field of a plain `Vec<u8>` fails the test.
 //! 3. **Behaviour.** `zeroize()` clears the bytes, and `Debug` never prints them.
 
@@ -21,7 +22,7 @@ use common::{crates_dir, sources};
 
 use esession_crypto::SecretBytes;
 use esession_crypto::cipher::{CipherAlg, CtrKey};
-use esession_crypto::dh::{DhPrivateKey, ModpGroup};
+use esession_crypto::dh::{DhExponent, DhPrivateKey, ModpGroup};
 use esession_crypto::sign::SigningKey;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -33,6 +34,7 @@ fn leaf_secret_types_zeroize_on_drop() {
     assert_zeroize_on_drop::<SecretBytes>();
     assert_zeroize_on_drop::<SigningKey>();
     assert_zeroize_on_drop::<DhPrivateKey>();
+    assert_zeroize_on_drop::<DhExponent>();
     assert_zeroize::<SecretBytes>();
     assert_zeroize::<zeroize::Zeroizing<Vec<u8>>>();
 }
