@@ -20,7 +20,9 @@
 //! Run the benchmarks with `cargo bench -p esession-benches -- --quick` (`just
 //! bench`); measured numbers and the comparison with OpenSSL are in
 //! `docs/performance.md`. The bench targets have `test = false`, so `cargo test
-//! --workspace` neither builds nor runs them.
+//! --workspace` neither builds nor runs them; it does run
+//! `tests/state_size.rs`, which holds the session-state target (≤ 2 KiB) as a
+//! size assertion.
 //!
 //! This library holds what the bench files share: the payload sizes, a seeded
 //! RNG (every run draws the same keys and exponents), an in-memory pair of
