@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use esession_crypto::sign::{SignAlg, SigningKey};
 use esession_online::{
     Config, Endpoint, Error, IdentityKey, KeyStatus, MemoryStore, MemoryTrustStore, Output,
-    PeerKey, PeerMisbehaved, PubkeyMode, TrustStore,
+    PeerKey, PeerMisbehaved, PubkeyMode, TrustStore, fingerprint_of, fingerprint_of_key,
 };
 use esession_wire::{Element, Stanza, StanzaKind};
 use rand_chacha::ChaCha20Rng;
@@ -136,11 +136,15 @@ fn session(
 }
 
 fn key(alg: SignAlg, seed: u64) -> IdentityKey {
+    IdentityKey::new(signing_key(alg, seed))
+}
+
+fn signing_key(alg: SignAlg, seed: u64) -> SigningKey {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    IdentityKey::new(match alg {
+    match alg {
         SignAlg::RsaSha256 => SigningKey::generate_rsa(2048, &mut rng).unwrap(),
         other => SigningKey::generate(other, &mut rng).unwrap(),
-    })
+    }
 }
 
 fn cfg(init: &[PubkeyMode], resp: &[PubkeyMode], k: Option<IdentityKey>) -> Config {
@@ -155,7 +159,12 @@ use PubkeyMode::{Hash, Key, None as NoKey};
 
 #[test]
 fn rsa_keys_in_key_mode_both_ways_and_trust_on_second_session() {
-    let (ka, kb) = (key(SignAlg::RsaSha256, 1), key(SignAlg::RsaSha256, 2));
+    let (sa, sb) = (
+        signing_key(SignAlg::RsaSha256, 1),
+        signing_key(SignAlg::RsaSha256, 2),
+    );
+    let (va, vb) = (sa.verifying_key(), sb.verifying_key());
+    let (ka, kb) = (IdentityKey::new(sa), IdentityKey::new(sb));
     let alice_cfg = cfg(&[Key], &[Key], Some(ka.clone()));
     let bob_cfg = cfg(&[Key, NoKey], &[Key, NoKey], Some(kb.clone()));
     let (mut a, mut b) = session(
@@ -182,6 +191,12 @@ fn rsa_keys_in_key_mode_both_ways_and_trust_on_second_session() {
     assert_eq!(pa.key, kb.key_bytes().unwrap());
     assert_eq!(pb.key, ka.key_bytes().unwrap());
     assert!(pa.key.starts_with(b"<KeyValue><RSAKeyValue><Modulus>"));
+    // The fingerprint reported for the key that crossed the wire is the one
+    // `fingerprint_of_key` gives for the signer's own key (what `esession
+    // keygen` prints), and it is SHA-256 of the received pubKey bytes.
+    assert_eq!(pa.fingerprint, fingerprint_of_key(&vb).unwrap());
+    assert_eq!(pb.fingerprint, fingerprint_of_key(&va).unwrap());
+    assert_eq!(pa.fingerprint, fingerprint_of(&pa.key));
     // The users accept the keys; the next session reports them as trusted.
     a.ep.trust_peer_key("Bob's laptop", &mut a.trust).unwrap();
     b.ep.trust_peer_key("Alice's pda", &mut b.trust).unwrap();
