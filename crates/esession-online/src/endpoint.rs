@@ -1534,15 +1534,8 @@ impl AwaitResponse {
             e: x.public_key(),
             form_a: &form_a,
         };
-        let (wire, m_a, c_a) = seal_alice_accept(
-            ctx,
-            n.init_pubkey,
-            hash,
-            &provisional,
-            counters.c_a,
-            &alice,
-            accept,
-        )?;
+        let (wire, m_a, c_a) =
+            seal_alice_accept(ctx, &n, &provisional, counters.c_a, &alice, accept)?;
         // Step 10: the SAS.
         let sas = sas::sas(hash, &m_a, &form_b);
         ctx.send_form(&wire);
@@ -1578,8 +1571,7 @@ struct AliceMacInput<'a> {
 /// by the blocks consumed (D13).
 fn seal_alice_accept<R: CryptoRng>(
     ctx: &mut Ctx<R>,
-    mode: PubkeyMode,
-    hash: HashAlg,
+    n: &Negotiated,
     alice: &DirectionKeys,
     c_a: u128,
     input: &AliceMacInput<'_>,
@@ -1590,9 +1582,9 @@ fn seal_alice_accept<R: CryptoRng>(
         .and_then(|w| w.form_bytes(ctx.norm()))
         .map_err(encode)?;
     // macA, over the full pubKeyA in key and hash modes (D28).
-    let pub_key_a = pubkey::own_key_bytes(mode, ctx.config.identity_key.as_ref())?;
+    let pub_key_a = pubkey::own_key_bytes(n.init_pubkey, ctx.config.identity_key.as_ref())?;
     let mac_a = identity::mac_a(
-        hash,
+        n.hash,
         alice.ks().as_bytes(),
         &MacAInput {
             n_a: input.n_a,
@@ -1604,8 +1596,8 @@ fn seal_alice_accept<R: CryptoRng>(
         },
     );
     let id_a = pubkey::own_identity(
-        mode,
-        hash,
+        n.init_pubkey,
+        n.hash,
         ctx.config.identity_key.as_ref(),
         &pub_key_a,
         mac_a.as_bytes(),
@@ -2225,15 +2217,8 @@ fn alice_three_message<R: CryptoRng>(
         e: x.public_key(),
         form_a: &form_a,
     };
-    let (wire, _, c_a) = seal_alice_accept(
-        ctx,
-        n.init_pubkey,
-        hash,
-        session.initiator(),
-        counters.c_a,
-        &alice,
-        accept,
-    )?;
+    let (wire, _, c_a) =
+        seal_alice_accept(ctx, &n, session.initiator(), counters.c_a, &alice, accept)?;
     let mut keys = TrafficState::new(
         n.cipher,
         (session.initiator(), c_a),
