@@ -288,12 +288,16 @@ impl Element {
 /// Escapes character data: `&`, `<`, `>` and CR (DECISIONS D17 escT; CR as a
 /// reference so that it survives end-of-line normalization).
 pub(crate) fn escape_text_into(out: &mut String, s: &str) {
-    escape_runs(out, s, [[b'&', b'<', b'>'], [b'\r'; 3]], |b| match b {
-        b'&' => "&amp;",
-        b'<' => "&lt;",
-        b'>' => "&gt;",
-        _ => "&#xD;",
-    });
+    escape_runs(
+        out,
+        s,
+        &[
+            (b'&', "&amp;"),
+            (b'<', "&lt;"),
+            (b'>', "&gt;"),
+            (b'\r', "&#xD;"),
+        ],
+    );
 }
 
 /// Escapes an attribute value for double quotes: `&`, `<`, `"`, TAB, LF, CR
@@ -302,33 +306,37 @@ pub(crate) fn escape_attr_into(out: &mut String, s: &str) {
     escape_runs(
         out,
         s,
-        [[b'&', b'<', b'"'], [b'\t', b'\n', b'\r']],
-        |b| match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'"' => "&quot;",
-            b'\t' => "&#x9;",
-            b'\n' => "&#xA;",
-            _ => "&#xD;",
-        },
+        &[
+            (b'&', "&amp;"),
+            (b'<', "&lt;"),
+            (b'"', "&quot;"),
+            (b'\t', "&#x9;"),
+            (b'\n', "&#xA;"),
+            (b'\r', "&#xD;"),
+        ],
     );
 }
 
-/// Copies `s` into `out`, replacing the ASCII bytes of `special` (two sets of
-/// three, searched with memchr's SIMD `memchr3`) by `escape(byte)`; the runs
-/// between them are copied whole (a base64 `<data/>` has no special byte, so
-/// it is two searches and one copy). Only ASCII bytes are ever replaced, and
-/// ASCII bytes never occur inside a multi-byte UTF-8 sequence, so every cut
-/// falls on a char boundary.
-fn escape_runs(
-    out: &mut String,
-    s: &str,
-    special: [[u8; 3]; 2],
-    escape: impl Fn(u8) -> &'static str,
-) {
+/// Copies `s` into `out`, replacing each ASCII byte of `table` (at most six)
+/// by its reference; the runs between them are copied whole. The bytes are
+/// searched three at a time with memchr's SIMD `memchr3`, so a base64
+/// `<data/>`, which has no special byte, is two searches and one copy. Only
+/// ASCII bytes are ever replaced, and ASCII bytes never occur inside a
+/// multi-byte UTF-8 sequence, so every cut falls on a char boundary.
+fn escape_runs(out: &mut String, s: &str, table: &[(u8, &'static str)]) {
     let bytes = s.as_bytes();
     out.reserve(s.len());
-    let find = |set: [u8; 3], from: usize| {
+    // The table's bytes in (at most two) sets of three; a short set repeats
+    // its first byte. Arrays, not Vecs: this runs for every text and
+    // attribute of every stanza.
+    let set = |k: usize| {
+        let rest = table.get(3 * k..).unwrap_or_default();
+        let c = rest.get(..3).unwrap_or(rest);
+        let b = |i: usize| c.get(i).or(c.first()).map(|e| e.0);
+        Some([b(0)?, b(1)?, b(2)?])
+    };
+    let sets = [set(0), set(1)];
+    let find = |set: &[u8; 3], from: usize| {
         memchr::memchr3(
             set[0],
             set[1],
@@ -338,20 +346,18 @@ fn escape_runs(
         .map(|i| i + from)
     };
     // The next special byte of each set at or after `start`.
-    let mut next = [find(special[0], 0), find(special[1], 0)];
+    let mut next = sets.map(|set| set.and_then(|set| find(&set, 0)));
     let mut start = 0;
-    loop {
-        let i = match next {
-            [Some(a), Some(b)] => a.min(b),
-            [Some(i), None] | [None, Some(i)] => i,
-            [None, None] => break,
-        };
+    while let Some(i) = next.iter().flatten().min().copied() {
         out.push_str(s.get(start..i).unwrap_or_default());
-        out.push_str(escape(bytes.get(i).copied().unwrap_or_default()));
+        let byte = bytes.get(i).copied().unwrap_or_default();
+        if let Some((_, rep)) = table.iter().find(|(b, _)| *b == byte) {
+            out.push_str(rep);
+        }
         start = i + 1;
-        for (n, set) in next.iter_mut().zip(special) {
+        for (n, set) in next.iter_mut().zip(&sets) {
             if *n == Some(i) {
-                *n = find(set, start);
+                *n = set.as_ref().and_then(|set| find(set, start));
             }
         }
     }
