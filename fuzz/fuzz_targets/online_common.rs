@@ -5,8 +5,8 @@
 //! its own (optionally with the session's thread and the peer's JID stamped
 //! on, so they get past the session filter), and the application's commands
 //! (accept, reject, send, rekey with or without content, terminate, SAS/key
-//! confirmation) on either side. Randomness is a ChaCha20 generator seeded from the input; time is a
-//! virtual clock the input advances.
+//! confirmation) on either side. Randomness is a ChaCha20 generator seeded
+//! from the input; time is a virtual clock the input advances.
 //!
 //! Input layout: `flavor` (configuration), `seed` (u16 LE), then ops; each op
 //! is one byte, followed by its operands (see [`run`]). Seeds are written by

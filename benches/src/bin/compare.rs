@@ -225,7 +225,7 @@ fn per_op(samples: usize, mut f: impl FnMut() -> Result<(), Error>) -> Result<f6
 fn stanza_costs(pair: &mut Pair, size: usize, samples: usize) -> Result<[f64; 3], Error> {
     let body = pair::body(size);
     pair.round_trip(&body)?;
-    // Batch ~25 ms worth of messages, timing one side at a time.
+    // Batches of ~25 ms worth of messages; each call timed on its own (below).
     let (_, t1) = cpu::measure(|| pair.round_trip(&body));
     let batch = ((0.025 / t1.as_secs_f64().max(1e-7)).ceil() as usize).clamp(1, 20_000);
     // What one per-call measurement adds by itself (the thread CPU clock is
