@@ -4,13 +4,16 @@
 //! A [`KeyValue`] holds the key's integers as minimal MPI byte strings (D1); its
 //! [`KeyValue::normalized`] bytes are pubKey, the D17-normalized `<KeyValue/>`
 //! that macA/macB include. The identity plaintext is pubKeyPart ‖ sign, split
-//! by [`Identity::parse`] exactly as D29 prescribes. No cryptography happens
-//! here: the protocol crate turns a `KeyValue` into a verifying key.
+//! by [`Identity::parse`] exactly as D29 prescribes. [`KeyValue::of_key`] and
+//! [`KeyValue::to_verifying_key`] are the one conversion between the wire form
+//! and esession-crypto's keys (no arithmetic happens here: the key is only
+//! validated by [`VerifyingKey::from_components`]).
 //!
 //! EC keys (P-256) use the XML-DSig 1.1 form (§4.5.2.3.1), normalized like
 //! the rest: `<KeyValue><ECKeyValue><NamedCurve URI="urn:oid:1.2.840.10045.3.1.7">
 //! </NamedCurve><PublicKey>b64(04 ‖ X ‖ Y)</PublicKey></ECKeyValue></KeyValue>`.
 
+use esession_crypto::sign::{PublicKeyComponents, VerifyingKey};
 use esession_crypto::{b64, mpi};
 
 use crate::Error;
@@ -143,6 +146,48 @@ impl KeyValue {
         }
     }
 
+    /// The `<KeyValue/>` of a verifying key (D28): RSA, DSA, or P-256 as the
+    /// uncompressed SEC1 point 0x04 ‖ X ‖ Y.
+    pub fn of_key(key: &VerifyingKey) -> Result<Self, Error> {
+        Ok(match key.components() {
+            PublicKeyComponents::Rsa { modulus, exponent } => KeyValue::Rsa { modulus, exponent },
+            PublicKeyComponents::Dsa { p, q, g, y } => KeyValue::Dsa { p, q, g, y },
+            PublicKeyComponents::EcP256 { x, y } => {
+                let mut public_key = Vec::with_capacity(1 + x.len() + y.len());
+                public_key.push(0x04);
+                public_key.extend_from_slice(&x);
+                public_key.extend_from_slice(&y);
+                KeyValue::EcP256 { public_key }
+            }
+            _ => return Err(Error::InvalidKey("a key type without a KeyValue form")),
+        })
+    }
+
+    /// The verifying key this `<KeyValue/>` names, validated as
+    /// [`VerifyingKey::from_components`] does (sizes, ranges, the curve).
+    pub fn to_verifying_key(&self) -> Result<VerifyingKey, Error> {
+        let components = match self {
+            KeyValue::Rsa { modulus, exponent } => PublicKeyComponents::Rsa {
+                modulus: modulus.clone(),
+                exponent: exponent.clone(),
+            },
+            KeyValue::Dsa { p, q, g, y } => PublicKeyComponents::Dsa {
+                p: p.clone(),
+                q: q.clone(),
+                g: g.clone(),
+                y: y.clone(),
+            },
+            KeyValue::EcP256 { public_key } => match public_key.split_first() {
+                Some((0x04, xy)) if xy.len() == 64 => PublicKeyComponents::EcP256 {
+                    x: xy[..32].to_vec(),
+                    y: xy[32..].to_vec(),
+                },
+                _ => return Err(Error::InvalidKey("not an uncompressed P-256 point")),
+            },
+        };
+        VerifyingKey::from_components(&components).map_err(|_| Error::InvalidKey("unusable key"))
+    }
+
     /// Reads pubKey bytes, which must be exactly the D28 normalized form.
     pub fn from_normalized(bytes: &[u8]) -> Result<Self, Error> {
         let text = std::str::from_utf8(bytes).map_err(|_| Error::InvalidKey("not UTF-8"))?;
@@ -152,6 +197,17 @@ impl KeyValue {
         }
         Ok(kv)
     }
+}
+
+/// pubKey of a verifying key: its D28-normalized `<KeyValue/>` bytes, what
+/// macA/macB cover, trust stores keep and fingerprints hash.
+pub fn key_bytes(key: &VerifyingKey) -> Result<Vec<u8>, Error> {
+    KeyValue::of_key(key)?.normalized()
+}
+
+/// The verifying key of received or stored pubKey bytes (exactly D28-normalized).
+pub fn verifying_key(key_bytes: &[u8]) -> Result<VerifyingKey, Error> {
+    KeyValue::from_normalized(key_bytes)?.to_verifying_key()
 }
 
 /// The public-key part of an identity (D29, D30).

@@ -17,14 +17,15 @@ pub mod xml;
 pub use encrypted::{Encrypted, ReceivedEncrypted};
 pub use error::Error;
 pub use form::{DataForm, Field, FieldOption, FormKind};
-pub use keys::{Identity, KeyValue, PubKeyPart};
+pub use keys::{Identity, KeyValue, PubKeyPart, key_bytes, verifying_key};
 pub use negotiation::{
     AliceAccept, BobAccept, DhValues, GAJIM_RESPONSE_ORDER, LoggingVar, Negotiation, Offer,
-    OfflineOptions, ReceivedNegotiation, Request, Response, WireForm, Wrapper,
+    OfflineInit, OfflineOptions, PLAIN_SECURITY, PlainAccept, ReceivedNegotiation, Request,
+    Response, WireForm, Wrapper, read_boolean,
 };
 pub use normalize::NormProfile;
 pub use rejection::{Condition, Rejection};
-pub use stanza::{Stanza, StanzaKind};
+pub use stanza::{Stanza, StanzaKind, bare};
 pub use xml::{Element, Node};
 
 /// The disco#info feature of XEP-0116 (§3) and the PEP node for everyone (XEP-0187).
@@ -45,6 +46,8 @@ pub const NS_CLIENT: &str = "jabber:client";
 pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 /// Advanced Message Processing (XEP-0079): stays in the clear.
 pub const NS_AMP: &str = "http://jabber.org/protocol/amp";
+/// SHIM headers (XEP-0131): the `Created` header of offline content (XEP-0187 §4).
+pub const NS_SHIM: &str = "http://jabber.org/protocol/shim";
 /// Delayed delivery (XEP-0203): kept beside decrypted content (D38).
 pub const NS_DELAY: &str = "urn:xmpp:delay";
 /// The FORM_TYPE of every ESession form (XEP-0155).

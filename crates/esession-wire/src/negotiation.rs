@@ -8,14 +8,17 @@
 //! | msg2, the response (D21) | `feature` | `submit` | [`Response`] |
 //! | msg3, Alice's accept (D22) | `feature` | `result` | [`AliceAccept`] |
 //! | msg4, Bob's accept (D23) | `init` | `result` | [`BobAccept`] |
-//! | Bob's offline init (D49) | `init` | `submit` | [`Response`] |
+//! | Bob's offline init (D49) | `init` | `submit` | [`OfflineInit`] |
+//! | a plain stanza session accepted (XEP-0116 §4.4) | `feature` | `submit` | [`PlainAccept`] |
 //! | terminate / acknowledgement (D43) | `feature` | `submit` / `result` | [`Negotiation::Terminate`] / [`Negotiation::TerminateAck`] |
 //! | decline, accept=`0` (D44) | `feature` | `submit` | [`Negotiation::Decline`] |
 //! | XEP-0187 options (D47) | none (a PEP item) | `form` | [`OfflineOptions`] |
 //!
 //! Reading is tolerant of order, types, labels and extra fields (D24); writing
 //! follows D19-D23. Every base64 value is strict (D3), every integer a strict
-//! MPI (D1), and each malformed value is an error naming its field.
+//! MPI (D1), every boolean one of `1`, `true`, `0`, `false` (D4, read by
+//! [`read_boolean`] and nothing else), and each malformed value is an error
+//! naming its field.
 
 use esession_crypto::{b64, mpi};
 
@@ -286,6 +289,9 @@ pub struct AliceAccept {
     pub identity: Vec<u8>,
     /// M_A.
     pub mac: Vec<u8>,
+    /// A `terminate` field set: the 3-message msg3 also ends the session
+    /// (object encryption, XEP-0116 §4.6.4). It is part of formA2 (D46).
+    pub terminate: bool,
 }
 
 /// msg4: Bob's accept (XEP-0116 §4.7.4, DECISIONS D23).
@@ -300,6 +306,32 @@ pub struct BobAccept {
     /// M_B.
     pub mac: Vec<u8>,
 }
+
+/// Bob's offline init (XEP-0187 §3.3, DECISIONS D49): his response to the
+/// published options, wrapped in `<init/>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OfflineInit {
+    /// The chosen options, N_B, d, C_A, ID_B and M_B.
+    pub response: Response,
+    /// A `terminate` field set: the session ends with this stanza. Written
+    /// before identity and mac, so formB covers it.
+    pub terminate: bool,
+}
+
+/// Bob accepts a plain stanza session instead of an ESession (XEP-0116 §4.4,
+/// XEP-0155 §5): a `submit` form with accept true and security `c2s` or `none`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PlainAccept {
+    /// Name of the logging field.
+    pub logging_var: LoggingVar,
+    /// The logging value (empty when the form has none).
+    pub logging: String,
+    /// The security value: `c2s` or `none`.
+    pub security: String,
+}
+
+/// The `security` values of a plain stanza session (XEP-0155 §8).
+pub const PLAIN_SECURITY: [&str; 2] = ["c2s", "none"];
 
 /// The XEP-0187 options form (DECISIONS D47-D48).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -327,7 +359,9 @@ pub enum Negotiation {
     /// msg4.
     BobAccept(BobAccept),
     /// Bob's offline init (XEP-0187 §3.3).
-    OfflineInit(Response),
+    OfflineInit(OfflineInit),
+    /// Bob accepts a plain stanza session (XEP-0116 §4.4).
+    PlainAccept(PlainAccept),
     /// A terminate form (`submit`, terminate=1; XEP-0155 §7, D43).
     Terminate,
     /// The termination acknowledgement (`result`, terminate=1; D43).
@@ -443,13 +477,18 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn parse_bool(var: &str, v: &str) -> Result<bool, Error> {
-    // D4: exactly 1, true, 0, false.
+/// The boolean grammar of every ESession form (XEP-0004 `boolean`,
+/// DECISIONS D4): exactly `1` or `true`, `0` or `false`.
+pub fn read_boolean(v: &str) -> Option<bool> {
     match v {
-        "1" | "true" => Ok(true),
-        "0" | "false" => Ok(false),
-        _ => Err(Error::invalid(var, "not a boolean (1, true, 0, false)")),
+        "1" | "true" => Some(true),
+        "0" | "false" => Some(false),
+        _ => None,
     }
+}
+
+fn parse_bool(var: &str, v: &str) -> Result<bool, Error> {
+    read_boolean(v).ok_or_else(|| Error::invalid(var, "not a boolean (1, true, 0, false)"))
 }
 
 fn parse_u32(var: &str, v: &str) -> Result<u32, Error> {
@@ -812,10 +851,12 @@ impl AliceAccept {
             },
             identity: f.b64("identity", 1, MAX_IDENTITY_BYTES)?,
             mac: f.b64("mac", 1, MAX_HASH_BYTES)?,
+            terminate: f.bool_opt("terminate")?.unwrap_or(false),
         })
     }
 
-    /// The data form (`result`, D22).
+    /// The data form (`result`, D22; with terminate before identity and mac
+    /// when it ends the session, D46).
     pub fn to_form(&self) -> DataForm {
         let mut form = DataForm::new(FormKind::Result);
         let fs = &mut form.fields;
@@ -839,6 +880,9 @@ impl AliceAccept {
                 Some("hidden"),
                 self.rshashes.iter().map(|h| b64::encode(h)).collect(),
             ));
+        }
+        if self.terminate {
+            fs.push(terminate_field());
         }
         fs.push(Field::values(
             "identity",
@@ -895,6 +939,73 @@ impl BobAccept {
 
 fn bool_str(b: bool) -> String {
     if b { "1" } else { "0" }.to_owned()
+}
+
+/// `<field var='terminate'><value>1</value></field>` (XEP-0155 §7).
+fn terminate_field() -> Field {
+    Field::values("terminate", None, vec![bool_str(true)])
+}
+
+impl OfflineInit {
+    /// Reads the offline init form (D49).
+    pub fn from_form(form: &DataForm) -> Result<Self, Error> {
+        Ok(OfflineInit {
+            response: Response::from_form(form)?,
+            terminate: Fields(form).bool_opt("terminate")?.unwrap_or(false),
+        })
+    }
+
+    /// The data form: the response (`submit`), with the terminate field
+    /// before identity and mac when set (XEP-0187 §3.3).
+    pub fn to_form(&self) -> DataForm {
+        let mut form = self.response.to_form();
+        if self.terminate {
+            let at = form
+                .fields
+                .iter()
+                .position(|f| f.var == "identity" || f.var == "mac")
+                .unwrap_or(form.fields.len());
+            form.fields.insert(at, terminate_field());
+        }
+        form
+    }
+}
+
+impl PlainAccept {
+    /// Reads a plain stanza session accept; `None` if the form is not one
+    /// (it is then read as msg2).
+    fn from_fields(f: &Fields<'_>) -> Result<Option<Self>, Error> {
+        let security = match f.single_opt("security")? {
+            Some(s) if PLAIN_SECURITY.contains(&s.as_str()) => s,
+            _ => return Ok(None),
+        };
+        if f.get("modp").is_some() {
+            return Ok(None);
+        }
+        let logging_var = logging_var(f);
+        Ok(Some(PlainAccept {
+            logging_var,
+            logging: f.single_opt(logging_var.var())?.unwrap_or_default(),
+            security,
+        }))
+    }
+
+    /// The data form (`submit`): FORM_TYPE, accept, logging, disclosure
+    /// `never`, security.
+    pub fn to_form(&self) -> DataForm {
+        let mut form = DataForm::new(FormKind::Submit);
+        for (var, value) in [
+            ("FORM_TYPE", FORM_TYPE_SSN),
+            ("accept", "1"),
+            (self.logging_var.var(), self.logging.as_str()),
+            ("disclosure", "never"),
+            ("security", self.security.as_str()),
+        ] {
+            form.fields
+                .push(Field::values(var, None, vec![value.to_owned()]));
+        }
+        form
+    }
 }
 
 /// A list field per D20: one choice in a hidden field as `<value/>`, several as
@@ -1123,7 +1234,10 @@ impl Negotiation {
                 }
                 Negotiation::Terminate
             }
-            (Wrapper::Feature, FormKind::Result) if f.get("terminate").is_some() => {
+            // A msg3 that also terminates carries a nonce (XEP-0116 §4.6.4).
+            (Wrapper::Feature, FormKind::Result)
+                if f.get("terminate").is_some() && f.get("nonce").is_none() =>
+            {
                 if !f.bool("terminate")? {
                     return Err(Error::invalid("terminate", "terminate must be 1 or true"));
                 }
@@ -1131,7 +1245,10 @@ impl Negotiation {
             }
             (Wrapper::Feature, FormKind::Submit) => match f.bool_opt("accept")? {
                 Some(false) => Negotiation::Decline,
-                Some(true) => Negotiation::Response(Response::from_form(&data)?),
+                Some(true) => match PlainAccept::from_fields(&f)? {
+                    Some(plain) => Negotiation::PlainAccept(plain),
+                    None => Negotiation::Response(Response::from_form(&data)?),
+                },
                 None => return Err(Error::MissingField("accept".to_owned())),
             },
             (Wrapper::Feature, FormKind::Result) => {
@@ -1141,7 +1258,7 @@ impl Negotiation {
                 Negotiation::BobAccept(BobAccept::from_form(&data)?)
             }
             (Wrapper::Init, FormKind::Submit) => {
-                Negotiation::OfflineInit(Response::from_form(&data)?)
+                Negotiation::OfflineInit(OfflineInit::from_form(&data)?)
             }
             _ => {
                 return Err(Error::UnknownMessage(
@@ -1169,7 +1286,9 @@ impl Negotiation {
     pub fn to_form(&self) -> DataForm {
         match self {
             Negotiation::Request(r) => r.to_form(),
-            Negotiation::Response(r) | Negotiation::OfflineInit(r) => r.to_form(),
+            Negotiation::Response(r) => r.to_form(),
+            Negotiation::OfflineInit(i) => i.to_form(),
+            Negotiation::PlainAccept(p) => p.to_form(),
             Negotiation::AliceAccept(a) => a.to_form(),
             Negotiation::BobAccept(b) => b.to_form(),
             Negotiation::Terminate => simple_form(FormKind::Submit, &[("terminate", "1")]),
@@ -1387,6 +1506,9 @@ impl AliceAccept {
         }
         if let Some(d) = &self.dhkey {
             fs.push(gajim_text("dhkeys", vec![b64::encode(d)]));
+        }
+        if self.terminate {
+            fs.push(gajim_text("terminate", vec![bool_str(true)]));
         }
         fs.push(gajim_text("identity", vec![b64::encode(&self.identity)]));
         fs.push(gajim_text("mac", vec![b64::encode(&self.mac)]));

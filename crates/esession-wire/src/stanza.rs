@@ -6,7 +6,7 @@ use crate::encrypted::{Encrypted, ReceivedEncrypted};
 use crate::negotiation::{Negotiation, ReceivedNegotiation};
 use crate::rejection::Rejection;
 use crate::xml::{Element, Node};
-use crate::{Error, NS_AMP, NS_CLIENT, NS_DELAY, NS_ESESSION_C, NS_FEATURE_NEG, NS_INIT};
+use crate::{Error, NS_AMP, NS_CLIENT, NS_DELAY, NS_ESESSION_C, NS_FEATURE_NEG, NS_INIT, NS_SHIM};
 
 /// The three stanza kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,6 +206,73 @@ impl Stanza {
             .transpose()
     }
 
+    /// Removes the negotiation element (`<feature/>` or `<init/>`) and
+    /// returns it: what is left is the clear envelope and `<c/>`, opened on
+    /// its own (the content beside a 3-message msg3 or an offline init).
+    pub fn take_negotiation(&mut self) -> Option<Element> {
+        let nodes = self.element.nodes_mut();
+        let at = nodes.iter().position(|n| {
+            matches!(n, Node::Element(e) if e.is("feature", NS_FEATURE_NEG) || e.is("init", NS_INIT))
+        })?;
+        match nodes.remove(at) {
+            Node::Element(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Puts the negotiation element `form` before `<c/>` (or last), as the
+    /// XEP-0187 §3.3 example places the offline init.
+    pub fn insert_negotiation(&mut self, form: &crate::negotiation::WireForm) {
+        let nodes = self.element.nodes_mut();
+        let at = nodes
+            .iter()
+            .position(|n| matches!(n, Node::Element(e) if e.is("c", NS_ESESSION_C)))
+            .unwrap_or(nodes.len());
+        nodes.insert(at, Node::Element(form.element().clone()));
+    }
+
+    /// Appends the XEP-0079 rule XEP-0187 §3.3 asks for under match_resource:
+    /// `<amp><rule action='error' condition='match-resource' value='exact'/></amp>`.
+    pub fn push_amp_match_resource(&mut self) {
+        self.element.push_child(
+            Element::new("amp", NS_AMP).with_child(
+                Element::new("rule", NS_AMP)
+                    .with_attr("action", "error")
+                    .with_attr("condition", "match-resource")
+                    .with_attr("value", "exact"),
+            ),
+        );
+    }
+
+    /// The text of the XEP-0131 SHIM header `name`, if the stanza has one.
+    pub fn shim_header(&self, name: &str) -> Option<String> {
+        self.element
+            .children()
+            .filter(|c| c.is("headers", NS_SHIM))
+            .flat_map(|c| c.children())
+            .find(|h| h.is("header", NS_SHIM) && h.attr("name") == Some(name))
+            .map(Element::text)
+    }
+
+    /// Appends `<headers xmlns='…shim'><header name='name'>value</header></headers>`
+    /// (XEP-0131).
+    pub fn push_shim_header(&mut self, name: &str, value: &str) {
+        self.element.push_child(
+            Element::new("headers", NS_SHIM).with_child(
+                Element::new("header", NS_SHIM)
+                    .with_attr("name", name)
+                    .with_text(value),
+            ),
+        );
+    }
+
+    /// Appends `<body>text</body>` in the stanza's namespace.
+    pub fn push_body(&mut self, text: &str) {
+        let ns = self.ns();
+        self.element
+            .push_child(Element::new("body", ns).with_text(text));
+    }
+
     /// Adds a negotiation form (D45: the stanza has no type and no body).
     pub fn push_negotiation(&mut self, form: &crate::negotiation::WireForm) {
         self.element.push_child(form.element().clone());
@@ -280,4 +347,10 @@ impl Stanza {
         *self.element.nodes_mut() = nodes;
         Ok(())
     }
+}
+
+/// The bare JID (`user@host`) of a full JID (RFC 7622 §3.2): everything before
+/// the first `/`.
+pub fn bare(jid: &str) -> &str {
+    jid.split_once('/').map_or(jid, |(b, _)| b)
 }

@@ -5,8 +5,8 @@
 
 use esession_wire::xml::{Element, Node};
 use esession_wire::{
-    AliceAccept, BobAccept, DhValues, Encrypted, LoggingVar, Negotiation, Offer, OfflineOptions,
-    Request, Response,
+    AliceAccept, BobAccept, DhValues, Encrypted, LoggingVar, Negotiation, Offer, OfflineInit,
+    OfflineOptions, PlainAccept, Request, Response,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -174,15 +174,17 @@ pub(crate) fn alice_accept() -> impl Strategy<Value = AliceAccept> {
         vec(bytes(32, 64), 0..4),
         bytes(1, 300),
         bytes(1, 64),
+        any::<bool>(),
     )
         .prop_map(
-            |(accept, nonce, dhkey, rshashes, identity, mac)| AliceAccept {
+            |(accept, nonce, dhkey, rshashes, identity, mac, terminate)| AliceAccept {
                 accept,
                 nonce,
                 dhkey,
                 rshashes,
                 identity,
                 mac,
+                terminate,
             },
         )
 }
@@ -202,7 +204,24 @@ pub(crate) fn negotiation() -> impl Strategy<Value = Negotiation> {
     prop_oneof![
         offer(false).prop_map(|offer| Negotiation::Request(Request { offer })),
         response(false).prop_map(Negotiation::Response),
-        response(true).prop_map(Negotiation::OfflineInit),
+        (response(true), any::<bool>()).prop_map(|(response, terminate)| {
+            Negotiation::OfflineInit(OfflineInit {
+                response,
+                terminate,
+            })
+        }),
+        (
+            prop_oneof![Just(LoggingVar::Logging), Just(LoggingVar::Otr)],
+            prop_oneof![Just("may"), Just("mustnot"), Just("true"), Just("false")],
+            prop_oneof![Just("c2s"), Just("none")],
+        )
+            .prop_map(|(logging_var, logging, security)| {
+                Negotiation::PlainAccept(PlainAccept {
+                    logging_var,
+                    logging: logging.to_owned(),
+                    security: security.to_owned(),
+                })
+            }),
         alice_accept().prop_map(Negotiation::AliceAccept),
         bob_accept().prop_map(Negotiation::BobAccept),
         Just(Negotiation::Terminate),
