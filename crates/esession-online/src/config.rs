@@ -128,7 +128,10 @@ impl Default for Config {
 impl Config {
     /// Checks that the configuration can be used by this version.
     pub fn validate(&self) -> Result<(), Error> {
-        if self.profile == Profile::Gajim
+        let Some(rules) = crate::profile::known(self.profile) else {
+            return Err(Error::Config("a profile this version does not know"));
+        };
+        if !rules.extensions
             && (self.three_message
                 || self
                     .init_pubkey
@@ -180,7 +183,7 @@ impl Config {
             return Err(Error::Config("logging values are may and mustnot"));
         }
         if self.compress.is_empty()
-            || (self.profile == Profile::Gajim && self.compress != [crate::Compression::None])
+            || (!rules.extensions && self.compress != [crate::Compression::None])
         {
             return Err(Error::Config(
                 "compress needs an entry; gajim uses none only",

@@ -61,6 +61,11 @@ pub enum Error {
     /// D42): the session must be re-keyed or terminated.
     #[error("the block limit of the current key was reached")]
     KeyExhausted,
+    /// The application's [`crate::SessionStore`] failed. A negotiation that
+    /// needed the write ends here (never in [`crate::Output::Established`]);
+    /// a command that needed it changed nothing.
+    #[error("store: {0}")]
+    Store(crate::StoreError),
     /// An internal invariant failed; this is a bug in esession-online.
     #[error("internal error: {0}")]
     Internal(&'static str),

@@ -40,7 +40,7 @@
 //! ```
 //! use std::time::SystemTime;
 //! use esession_online::{Config, Endpoint, MemoryStore, Output};
-//! use esession_wire::{Element, Stanza, StanzaKind};
+//! use esession_wire::{Stanza, StanzaKind};
 //! # use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 //! let now = SystemTime::UNIX_EPOCH;
 //! let (mut alice_store, mut bob_store) = (MemoryStore::new(), MemoryStore::new());
@@ -64,7 +64,7 @@
 //! assert!(alice.is_established() && bob.is_established());
 //!
 //! let mut hello = Stanza::new(StanzaKind::Message);
-//! hello.push(Element::new("body", "jabber:client").with_text("Hello Bob"));
+//! hello.push_body("Hello Bob");
 //! alice.send(now, hello)?;
 //! for s in sent(&mut alice, "alice@example.org/pda") { bob.handle_stanza(now, s, &mut bob_store)?; }
 //! let received = std::iter::from_fn(|| bob.poll_output())
@@ -117,7 +117,8 @@
 mod config;
 mod endpoint;
 mod error;
-mod negotiated;
+pub mod negotiated;
+mod profile;
 mod pubkey;
 mod rekey;
 mod store;
@@ -127,17 +128,16 @@ pub use config::{Config, LOGGING_OPTIONS, SharedPassword};
 #[doc(hidden)]
 pub use endpoint::TestPins;
 pub use endpoint::{
-    Endpoint, Established, GAJIM_FALLBACK_BODY, Output, PlainSession, Requested,
-    TERMINATE_ACK_TIMEOUT, TerminationReason, bare,
+    Endpoint, Established, Output, PlainSession, Requested, TERMINATE_ACK_TIMEOUT,
+    TerminationReason,
 };
 pub use error::{Error, PeerMisbehaved};
 pub use negotiated::Negotiated;
-pub use pubkey::{
-    IdentityKey, KeyStatus, MemoryTrustStore, NoTrustStore, PeerKey, PubkeyMode, TrustStore,
-    TrustedKey, fingerprint_of, fingerprint_of_key, key_value_of, verifying_key_of,
-};
+pub use profile::GAJIM_FALLBACK_BODY;
+pub use pubkey::{IdentityKey, KeyStatus, PeerKey, PubkeyMode, fingerprint_of, fingerprint_of_key};
 pub use store::{
-    MAX_SECRETS_PER_PEER, MemoryStore, RetainedSecret, RetainedSecretStore, SECRET_LIFETIME,
+    MAX_SECRETS_PER_PEER, MemoryStore, RetainedSecret, SECRET_LIFETIME, SessionStore, StoreError,
+    StoreOp, TrustedKey,
 };
 pub use traffic::{
     Compression, ControlFields, MAX_BLOCKS_PER_KEY, MAX_DECOMPRESSED_BYTES, StanzaCipher,
@@ -147,3 +147,5 @@ pub use traffic::{
 pub use esession_sigma::Profile;
 /// The SAS type of [`Output::SasReady`], re-exported from `esession-sigma`.
 pub use esession_sigma::sas::Sas;
+/// The bare JID of a full JID, re-exported from `esession-wire`.
+pub use esession_wire::bare;

@@ -7,20 +7,19 @@
 //! mode hash:  identity plaintext = <fingerprint>b64(HASH(pubKey))</fingerprint> ‖ <SignatureValue>…
 //!             (the receiver substitutes the key it stored for the JID; none stored: terminate, D30)
 //! macX always covers the full D28 pubKey bytes.
-//! after verification: TrustStore → PeerKey { status: Trusted | New | Changed | KnownForOtherJids }
+//! after verification: SessionStore's trusted keys → PeerKey { status: Trusted | New | Changed | KnownForOtherJids | NoKey }
 //!                     → the application accepts (trust_peer_key) or aborts (reject_peer_key)
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use esession_crypto::hash::HashAlg;
 use esession_crypto::rand_core::CryptoRng;
-use esession_crypto::sign::{PublicKeyComponents, SignAlg, SigningKey, VerifyingKey};
+use esession_crypto::sign::{SignAlg, SigningKey, VerifyingKey};
 use esession_sigma::identity::{self, PubKeyPart};
-use esession_wire::KeyValue;
 
+use crate::store::{SessionStore, StoreError, StoreOp, TrustedKey};
 use crate::{Error, PeerMisbehaved};
 
 /// An `init_pubkey` / `resp_pubkey` value (XEP-0116 §4.1; D27).
@@ -76,9 +75,7 @@ impl IdentityKey {
 
     /// pubKey: the D28 `<KeyValue/>` bytes.
     pub fn key_bytes(&self) -> Result<Vec<u8>, Error> {
-        key_value_of(&self.0.verifying_key())?
-            .normalized()
-            .map_err(Error::Encode)
+        esession_wire::key_bytes(&self.0.verifying_key()).map_err(Error::Encode)
     }
 
     fn sign<R: CryptoRng + ?Sized>(&self, msg: &[u8], rng: &mut R) -> Result<Vec<u8>, Error> {
@@ -102,22 +99,6 @@ impl fmt::Debug for IdentityKey {
     }
 }
 
-/// The XML-DSig `<KeyValue/>` of a verifying key (D28).
-pub fn key_value_of(key: &VerifyingKey) -> Result<KeyValue, Error> {
-    Ok(match key.components() {
-        PublicKeyComponents::Rsa { modulus, exponent } => KeyValue::Rsa { modulus, exponent },
-        PublicKeyComponents::Dsa { p, q, g, y } => KeyValue::Dsa { p, q, g, y },
-        PublicKeyComponents::EcP256 { x, y } => {
-            // The uncompressed SEC1 point 0x04 ‖ X ‖ Y.
-            let mut public_key = vec![4u8];
-            public_key.extend_from_slice(&x);
-            public_key.extend_from_slice(&y);
-            KeyValue::EcP256 { public_key }
-        }
-        _ => return Err(Error::Config("a key type without a <KeyValue/> form")),
-    })
-}
-
 /// The fingerprint [`PeerKey::fingerprint`] carries: SHA-256 over D28 pubKey
 /// bytes (the normalized `<KeyValue/>`), for display and comparison by users.
 pub fn fingerprint_of(key_bytes: &[u8]) -> Vec<u8> {
@@ -128,102 +109,8 @@ pub fn fingerprint_of(key_bytes: &[u8]) -> Vec<u8> {
 /// in [`PeerKey::fingerprint`] when this key signs (for `keygen`-style tools
 /// that show a key's fingerprint before any session).
 pub fn fingerprint_of_key(key: &VerifyingKey) -> Result<Vec<u8>, Error> {
-    let key_bytes = key_value_of(key)?.normalized().map_err(Error::Encode)?;
+    let key_bytes = esession_wire::key_bytes(key).map_err(Error::Encode)?;
     Ok(fingerprint_of(&key_bytes))
-}
-
-/// The verifying key of D28 pubKey bytes.
-pub fn verifying_key_of(key_bytes: &[u8]) -> Result<VerifyingKey, Error> {
-    let bad = |_| Error::from(PeerMisbehaved::IdentityMismatch);
-    let components = match KeyValue::from_normalized(key_bytes).map_err(bad)? {
-        KeyValue::Rsa { modulus, exponent } => PublicKeyComponents::Rsa { modulus, exponent },
-        KeyValue::Dsa { p, q, g, y } => PublicKeyComponents::Dsa { p, q, g, y },
-        KeyValue::EcP256 { public_key } => match public_key.split_first() {
-            Some((4, xy)) if xy.len() == 64 => PublicKeyComponents::EcP256 {
-                x: xy[..32].to_vec(),
-                y: xy[32..].to_vec(),
-            },
-            _ => return Err(PeerMisbehaved::IdentityMismatch.into()),
-        },
-        _ => return Err(PeerMisbehaved::IdentityMismatch.into()),
-    };
-    VerifyingKey::from_components(&components).map_err(|_| PeerMisbehaved::IdentityMismatch.into())
-}
-
-/// A key the user trusts for a contact, with the name the user gave it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustedKey {
-    /// pubKey: the D28 `<KeyValue/>` bytes.
-    pub key: Vec<u8>,
-    /// The user's name for the key (XEP-0116 §8.5 "petname").
-    pub petname: String,
-}
-
-/// Where the keys the user trusts live: fingerprints tied to bare JIDs
-/// (XEP-0116 §8.5). `jid` is always a bare JID.
-pub trait TrustStore {
-    /// The keys trusted for `jid`.
-    fn keys_for(&self, jid: &str) -> Vec<TrustedKey>;
-    /// The JIDs `key` (D28 bytes) is trusted for.
-    fn jids_for(&self, key: &[u8]) -> Vec<String>;
-    /// Trusts `key` for `jid` (replacing its petname if already trusted).
-    fn trust(&mut self, jid: &str, key: TrustedKey);
-    /// Stops trusting `key` for `jid`.
-    fn forget(&mut self, jid: &str, key: &[u8]);
-}
-
-/// An in-memory [`TrustStore`].
-#[derive(Debug, Clone, Default)]
-pub struct MemoryTrustStore {
-    by_jid: BTreeMap<String, Vec<TrustedKey>>,
-}
-
-impl MemoryTrustStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl TrustStore for MemoryTrustStore {
-    fn keys_for(&self, jid: &str) -> Vec<TrustedKey> {
-        self.by_jid.get(jid).cloned().unwrap_or_default()
-    }
-
-    fn jids_for(&self, key: &[u8]) -> Vec<String> {
-        self.by_jid
-            .iter()
-            .filter(|(_, keys)| keys.iter().any(|k| k.key == key))
-            .map(|(j, _)| j.clone())
-            .collect()
-    }
-
-    fn trust(&mut self, jid: &str, key: TrustedKey) {
-        let list = self.by_jid.entry(jid.to_owned()).or_default();
-        list.retain(|k| k.key != key.key);
-        list.push(key);
-    }
-
-    fn forget(&mut self, jid: &str, key: &[u8]) {
-        if let Some(list) = self.by_jid.get_mut(jid) {
-            list.retain(|k| k.key != key);
-        }
-    }
-}
-
-/// A trust store that trusts nothing (used when the application gives none).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoTrustStore;
-
-impl TrustStore for NoTrustStore {
-    fn keys_for(&self, _jid: &str) -> Vec<TrustedKey> {
-        Vec::new()
-    }
-    fn jids_for(&self, _key: &[u8]) -> Vec<String> {
-        Vec::new()
-    }
-    fn trust(&mut self, _jid: &str, _key: TrustedKey) {}
-    fn forget(&mut self, _jid: &str, _key: &[u8]) {}
 }
 
 /// How a verified peer key relates to what the user trusts (XEP-0116 §8.5).
@@ -274,26 +161,32 @@ pub struct PeerKey {
 }
 
 /// What the trust store says about `key` for `jid`.
-pub(crate) fn status(trust: &dyn TrustStore, jid: &str, key: &[u8]) -> KeyStatus {
-    let known = trust.keys_for(jid);
+pub(crate) fn status<S: SessionStore + ?Sized>(
+    store: &S,
+    jid: &str,
+    key: &[u8],
+) -> Result<KeyStatus, Error> {
+    let read = |e| Error::Store(StoreError::new(StoreOp::ReadKeys, e));
+    let known = store.trusted_keys(jid).map_err(read)?;
     if let Some(k) = known.iter().find(|k| k.key == key) {
-        return KeyStatus::Trusted {
+        return Ok(KeyStatus::Trusted {
             petname: k.petname.clone(),
-        };
+        });
     }
     if !known.is_empty() {
-        return KeyStatus::Changed { previous: known };
+        return Ok(KeyStatus::Changed { previous: known });
     }
-    let jids: Vec<String> = trust
-        .jids_for(key)
+    let jids: Vec<String> = store
+        .jids_trusting(key)
+        .map_err(read)?
         .into_iter()
         .filter(|j| j != jid)
         .collect();
-    if jids.is_empty() {
+    Ok(if jids.is_empty() {
         KeyStatus::New
     } else {
         KeyStatus::KnownForOtherJids { jids }
-    }
+    })
 }
 
 /// Our pubKey bytes for `mode` ("" for none).
@@ -334,20 +227,21 @@ pub(crate) fn own_identity<R: CryptoRng + ?Sized>(
 }
 
 /// The peer's identity plaintext in a key mode: the pubKey bytes it names
-/// (sent, or substituted from the trust store in hash mode) and the signature.
-pub(crate) fn peer_key_bytes(
+/// (sent, or substituted from the trusted keys in hash mode) and the signature.
+pub(crate) fn peer_key_bytes<S: SessionStore + ?Sized>(
     mode: PubkeyMode,
     hash: HashAlg,
     plaintext: &[u8],
-    trust: &dyn TrustStore,
+    store: &S,
     jid: &str,
 ) -> Result<(Vec<u8>, Vec<u8>), Error> {
     let signed =
         identity::parse_signed_identity(plaintext).map_err(|_| PeerMisbehaved::IdentityMismatch)?;
     let key = match (mode, signed.pub_key) {
         (PubkeyMode::Key, PubKeyPart::KeyValue(k)) => k,
-        (PubkeyMode::Hash, PubKeyPart::Fingerprint(fp)) => trust
-            .keys_for(jid)
+        (PubkeyMode::Hash, PubKeyPart::Fingerprint(fp)) => store
+            .trusted_keys(jid)
+            .map_err(|e| Error::Store(StoreError::new(StoreOp::ReadKeys, e)))?
             .into_iter()
             .map(|k| k.key)
             .find(|k| hash.digest(k).as_bytes() == fp.as_slice())
@@ -365,7 +259,8 @@ pub(crate) fn verify_signature(
     mac_x: &[u8],
     signature: &[u8],
 ) -> Result<(), Error> {
-    let vk = verifying_key_of(key_bytes)?;
+    let vk =
+        esession_wire::verifying_key(key_bytes).map_err(|_| PeerMisbehaved::IdentityMismatch)?;
     if Some(vk.alg()) != alg {
         return Err(PeerMisbehaved::IdentityMismatch.into());
     }
@@ -376,6 +271,7 @@ pub(crate) fn verify_signature(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::MemoryStore;
 
     #[test]
     fn fingerprint_is_sha256_of_the_key_bytes() {
@@ -391,32 +287,33 @@ mod tests {
 
     #[test]
     fn trust_statuses() {
-        let mut t = MemoryTrustStore::new();
-        assert_eq!(status(&t, "a@x", b"k1"), KeyStatus::New);
-        t.trust(
+        let mut t = MemoryStore::new();
+        assert_eq!(status(&t, "a@x", b"k1"), Ok(KeyStatus::New));
+        t.trust_key(
             "a@x",
             TrustedKey {
                 key: b"k1".to_vec(),
                 petname: "laptop".into(),
             },
-        );
+        )
+        .unwrap();
         assert_eq!(
             status(&t, "a@x", b"k1"),
-            KeyStatus::Trusted {
+            Ok(KeyStatus::Trusted {
                 petname: "laptop".into()
-            }
+            })
         );
         assert!(matches!(
             status(&t, "a@x", b"k2"),
-            KeyStatus::Changed { .. }
+            Ok(KeyStatus::Changed { .. })
         ));
         assert_eq!(
             status(&t, "b@x", b"k1"),
-            KeyStatus::KnownForOtherJids {
+            Ok(KeyStatus::KnownForOtherJids {
                 jids: vec!["a@x".into()]
-            }
+            })
         );
-        t.forget("a@x", b"k1");
-        assert_eq!(status(&t, "a@x", b"k1"), KeyStatus::New);
+        t.forget_key("a@x", b"k1").unwrap();
+        assert_eq!(status(&t, "a@x", b"k1"), Ok(KeyStatus::New));
     }
 }

@@ -182,7 +182,7 @@ impl SessionKeys {
     /// True once D42's count allows us to start a re-key (O12: stanzas sent
     /// and received since the last key exchange either side started).
     pub(crate) fn may_rekey(&self) -> bool {
-        self.profile == Profile::Xep
+        crate::profile::rules(self.profile).rekeying
             && self.recv_since_event + self.sent_since_event >= u64::from(self.rekey_freq)
             && self.sets.len() < MAX_RECEIVE_SETS
     }
@@ -309,7 +309,7 @@ impl SessionKeys {
         // <key/> plus stanzas sent since the creation of the set the peer
         // used (our latest <key/> it had seen). It is never smaller than the
         // count the peer used, whatever crossed in flight.
-        if self.profile != Profile::Xep
+        if !crate::profile::rules(self.profile).rekeying
             || self.recv_since_peer_key + oldest.sent_since < u64::from(self.rekey_freq)
         {
             return Err(PeerMisbehaved::RekeyTooEarly.into());

@@ -24,8 +24,8 @@ use esession_crypto::SecretBytes;
 use esession_crypto::dh::{DhPrivateKey, ModpGroup};
 use esession_crypto::hash::HashAlg;
 use esession_online::{
-    Compression, Config, Endpoint, Error, KeyStatus, MemoryStore, MemoryTrustStore, Output,
-    PeerMisbehaved, Profile, StanzaCipher, TerminationReason, TestPins, TrustStore, TrustedKey,
+    Compression, Config, Endpoint, Error, KeyStatus, MemoryStore, Output, PeerMisbehaved, Profile,
+    SessionStore, StanzaCipher, TerminationReason, TestPins, TrustedKey,
 };
 use esession_sigma::keys::{self, SessionKeys};
 use esession_sigma::secrets;
@@ -548,8 +548,7 @@ fn e_and_d_are_unique_across_100_negotiations_and_rekeys() {
 struct TrustSide {
     ep: Endpoint<ChaCha20Rng>,
     jid: &'static str,
-    secrets: MemoryStore,
-    trust: MemoryTrustStore,
+    trust: MemoryStore,
     events: Vec<Output>,
     outbox: Vec<String>,
 }
@@ -569,9 +568,7 @@ impl TrustSide {
     fn deliver_all(&mut self, from: &mut TrustSide) {
         for t in std::mem::take(&mut from.outbox) {
             let s = Stanza::parse(&t).unwrap();
-            let _ = self
-                .ep
-                .handle_stanza_with_trust(t0(), s, &mut self.secrets, &mut self.trust);
+            let _ = self.ep.handle_stanza(t0(), s, &mut self.trust);
             self.collect();
         }
     }
@@ -586,22 +583,20 @@ impl TrustSide {
     }
 }
 
-fn trusting(jid: &str) -> MemoryTrustStore {
-    let mut t = MemoryTrustStore::new();
-    t.trust(
+fn trusting(jid: &str) -> MemoryStore {
+    let mut t = MemoryStore::new();
+    t.trust_key(
         jid,
         TrustedKey {
             key: b"<RSAKeyValue>stored earlier</RSAKeyValue>".to_vec(),
             petname: "work laptop".into(),
         },
-    );
+    )
+    .unwrap();
     t
 }
 
-fn trust_session(
-    alice_trust: MemoryTrustStore,
-    bob_trust: MemoryTrustStore,
-) -> (TrustSide, TrustSide) {
+fn trust_session(alice_trust: MemoryStore, bob_trust: MemoryStore) -> (TrustSide, TrustSide) {
     let mut a = TrustSide {
         ep: Endpoint::initiate(
             Config::default(),
@@ -611,7 +606,6 @@ fn trust_session(
         )
         .unwrap(),
         jid: ALICE,
-        secrets: MemoryStore::new(),
         trust: alice_trust,
         events: Vec::new(),
         outbox: Vec::new(),
@@ -619,7 +613,6 @@ fn trust_session(
     let mut b = TrustSide {
         ep: Endpoint::responder(Config::default(), ChaCha20Rng::seed_from_u64(46)).unwrap(),
         jid: BOB,
-        secrets: MemoryStore::new(),
         trust: bob_trust,
         events: Vec::new(),
         outbox: Vec::new(),
@@ -640,12 +633,12 @@ fn trust_session(
 /// may refuse it. Nothing is reported when no key is stored.
 #[test]
 fn no_key_at_all_from_a_jid_with_a_stored_key_is_reported() {
-    let (a, b) = trust_session(MemoryTrustStore::new(), MemoryTrustStore::new());
+    let (a, b) = trust_session(MemoryStore::new(), MemoryStore::new());
     assert!(a.ep.is_established() && b.ep.is_established());
     assert!(a.key_alerts().is_empty() && b.key_alerts().is_empty());
 
     // Bob stored a key for Alice; Alice presents none.
-    let (a, mut b) = trust_session(MemoryTrustStore::new(), trusting("alice@example.org"));
+    let (a, mut b) = trust_session(MemoryStore::new(), trusting("alice@example.org"));
     assert!(a.key_alerts().is_empty());
     match b.key_alerts().as_slice() {
         [KeyStatus::NoKey { previous }] => {
@@ -678,7 +671,7 @@ fn no_key_at_all_from_a_jid_with_a_stored_key_is_reported() {
     );
 
     // Alice stored a key for Bob; Bob answers without one.
-    let (a, b) = trust_session(trusting("bob@example.com"), MemoryTrustStore::new());
+    let (a, b) = trust_session(trusting("bob@example.com"), MemoryStore::new());
     assert!(b.key_alerts().is_empty());
     assert!(
         matches!(a.key_alerts().as_slice(), [KeyStatus::NoKey { previous }] if previous[0].petname == "work laptop")

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use esession_crypto::hash::HashAlg;
 use esession_online::{
-    Config, Endpoint, GAJIM_FALLBACK_BODY, MemoryStore, Output, Profile, RetainedSecretStore,
+    Config, Endpoint, GAJIM_FALLBACK_BODY, MemoryStore, Output, Profile, SessionStore,
     TerminationReason, TestPins,
 };
 use esession_wire::{NormProfile, ReceivedNegotiation, Stanza};
@@ -211,7 +211,7 @@ fn bob_role(vector: &str, store: &mut MemoryStore) {
     };
     assert_eq!(m4.nonce, hx(&v["alice"]["nonce"]));
     assert_eq!(m4.srshash, hx(&d["srshash"]));
-    let stored = store.secrets("alice@example.org", now());
+    let stored = store.secrets("alice@example.org", now()).unwrap();
     assert_eq!(
         stored[0].secret.as_bytes(),
         hx(&d["new_retained_secret"]).as_slice()
@@ -317,7 +317,9 @@ fn alice_role(vector: &str, store: &mut MemoryStore) -> Side {
         !d["srs"].is_null()
     );
     assert_eq!(
-        store.secrets("bob@example.com", now())[0].secret.as_bytes(),
+        store.secrets("bob@example.com", now()).unwrap()[0]
+            .secret
+            .as_bytes(),
         hx(&d["new_retained_secret"]).as_slice()
     );
     let mut exact = 0;

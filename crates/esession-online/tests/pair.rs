@@ -5,10 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Pair, message};
+use common::{Pair, field_value, flip_b64, message, replace_value};
 use esession_crypto::dh::ModpGroup;
 use esession_online::{
-    Config, Error, MemoryStore, Output, PeerMisbehaved, RetainedSecretStore, SharedPassword,
+    Config, Error, MemoryStore, Output, PeerMisbehaved, SessionStore, SharedPassword,
     TERMINATE_ACK_TIMEOUT, TerminationReason,
 };
 
@@ -22,9 +22,29 @@ fn established_pair(seed: u64) -> Pair {
 fn stored(store: &MemoryStore, peer: &str, p: &Pair) -> Vec<Vec<u8>> {
     store
         .secrets(peer, p.now)
+        .unwrap()
         .iter()
         .map(|s| s.secret.as_bytes().to_vec())
         .collect()
+}
+
+/// Which of the secrets held for `peer` are pending (D37), newest first.
+fn pending(store: &MemoryStore, peer: &str, p: &Pair) -> Vec<bool> {
+    store
+        .secrets(peer, p.now)
+        .unwrap()
+        .iter()
+        .map(|s| s.pending)
+        .collect()
+}
+
+/// Alice sends Bob one encrypted message: the first authentic stanza of the
+/// session, which proves to Bob she accepted msg4 (D37).
+fn alice_speaks(p: &mut Pair) {
+    p.alice.ep.send(p.now, message("first")).unwrap();
+    p.alice.collect();
+    p.drive();
+    assert_eq!(p.bob.received().len(), 1);
 }
 
 #[test]
@@ -93,14 +113,115 @@ fn second_session_finds_the_retained_secret_and_remembers_verification() {
     assert!(a.retained_secret_used && b.retained_secret_used);
     assert!(a.chain_verified && b.chain_verified);
     assert_eq!(second.alice.sas(), second.bob.sas());
-    // D34: the matched SRS was replaced by the new secret on both sides.
-    let (ra, rb) = (
-        stored(&second.alice.store, "bob@example.com", &second),
-        stored(&second.bob.store, "alice@example.org", &second),
-    );
+    // D34: the matched SRS was replaced by the new secret on Alice's side;
+    // D37: Bob holds the new one pending beside the old one...
+    let ra = stored(&second.alice.store, "bob@example.com", &second);
     assert_eq!(ra.len(), 1);
-    assert_eq!(ra, rb);
     assert_ne!(ra, secret);
+    let rb = stored(&second.bob.store, "alice@example.org", &second);
+    assert_eq!(rb, [ra.clone(), secret].concat());
+    assert_eq!(
+        pending(&second.bob.store, "alice@example.org", &second),
+        [true, false]
+    );
+    // ...until Alice's first authentic stanza: then only the new one stays.
+    alice_speaks(&mut second);
+    assert_eq!(stored(&second.bob.store, "alice@example.org", &second), ra);
+    assert_eq!(
+        pending(&second.bob.store, "alice@example.org", &second),
+        [false]
+    );
+}
+
+/// A second session whose msg4 is tampered with in transit (one byte of
+/// srshash, or any byte of ID_B/M_B): Alice refuses it and answers with an
+/// error, and returns `(second, first secret)`.
+fn second_session_with_tampered_msg4(seed: u64, field: &str) -> (Pair, Vec<Vec<u8>>) {
+    let first = established_pair(seed);
+    let secret = stored(&first.alice.store, "bob@example.com", &first);
+    let mut second = Pair::with_stores(
+        Config::default(),
+        Config::default(),
+        seed + 1,
+        first.alice.store.clone(),
+        first.bob.store.clone(),
+    );
+    second.drive(); // msg1
+    second.bob.ep.accept(second.now).unwrap();
+    second.bob.collect();
+    for s in second.bob.take_outbox() {
+        second.alice.deliver(second.now, &s); // msg2
+    }
+    for s in second.alice.take_outbox() {
+        second.bob.deliver(second.now, &s); // msg3
+    }
+    assert!(second.bob.ep.is_established());
+    let msg4 = second.bob.take_outbox();
+    assert_eq!(msg4.len(), 1);
+    let tampered = replace_value(&msg4[0], field, &flip_b64(field_value(&msg4[0], field)));
+    second.alice.deliver(second.now, &tampered);
+    assert!(second.alice.failure().is_some(), "Alice refuses msg4");
+    assert!(!second.alice.ep.is_established());
+    (second, secret)
+}
+
+#[test]
+fn a_tampered_msg4_leaves_both_sides_the_old_secret_and_the_next_session_uses_it() {
+    for (seed, field) in [(20, "srshash"), (30, "mac")] {
+        let (mut second, secret) = second_session_with_tampered_msg4(seed, field);
+        // Alice's error reaches Bob (XEP0116-029): he discards the pending secret.
+        second.drive();
+        assert!(matches!(second.bob.failure(), Some(Error::Rejected { .. })));
+        for (store, peer) in [
+            (&second.alice.store, "bob@example.com"),
+            (&second.bob.store, "alice@example.org"),
+        ] {
+            assert_eq!(stored(store, peer, &second), secret, "{field}: {peer}");
+            assert_eq!(pending(store, peer, &second), [false]);
+        }
+        // The next session matches the old secret on both sides.
+        let mut third = Pair::with_stores(
+            Config::default(),
+            Config::default(),
+            seed + 2,
+            second.alice.store.clone(),
+            second.bob.store.clone(),
+        );
+        third.negotiate();
+        let (a, b) = (
+            third.alice.established().unwrap(),
+            third.bob.established().unwrap(),
+        );
+        assert!(a.retained_secret_used && b.retained_secret_used, "{field}");
+        assert_eq!(third.alice.sas(), third.bob.sas());
+    }
+}
+
+#[test]
+fn a_lost_error_after_a_tampered_msg4_is_settled_by_the_next_rshashes() {
+    let (second, secret) = second_session_with_tampered_msg4(40, "srshash");
+    // Alice's error never reaches Bob: he holds the old secret and the
+    // pending new one, which Alice never accepted.
+    let rb = stored(&second.bob.store, "alice@example.org", &second);
+    assert_eq!(rb.len(), 2);
+    assert_eq!(rb[1..], secret[..]);
+    let mut third = Pair::with_stores(
+        Config::default(),
+        Config::default(),
+        42,
+        second.alice.store.clone(),
+        second.bob.store.clone(),
+    );
+    third.negotiate();
+    assert!(third.bob.established().unwrap().retained_secret_used);
+    assert!(third.alice.established().unwrap().retained_secret_used);
+    // Alice's rshashes proved the old secret: the unproven one is gone, and
+    // the third session's secret is pending over the old one.
+    let rb = stored(&third.bob.store, "alice@example.org", &third);
+    let ra = stored(&third.alice.store, "bob@example.com", &third);
+    assert_eq!(rb, [ra.clone(), secret].concat());
+    alice_speaks(&mut third);
+    assert_eq!(stored(&third.bob.store, "alice@example.org", &third), ra);
 }
 
 #[test]
@@ -126,8 +247,15 @@ fn extended_search_finds_a_secret_held_under_another_jid() {
     let first = established_pair(6);
     // Bob's secret is filed under an old JID of Alice's.
     let mut bob_store = MemoryStore::new();
-    for s in first.bob.store.secrets("alice@example.org", first.now) {
-        bob_store.store("alice@old.example", None, s);
+    for s in first
+        .bob
+        .store
+        .secrets("alice@example.org", first.now)
+        .unwrap()
+    {
+        bob_store
+            .store_secret("alice@old.example", None, s)
+            .unwrap();
     }
     let mut second = Pair::with_stores(
         Config::default(),
@@ -138,6 +266,10 @@ fn extended_search_finds_a_secret_held_under_another_jid() {
     );
     second.negotiate();
     assert!(second.bob.established().unwrap().retained_secret_used);
+    // D37: the matched secret under the old JID goes once Alice proves she
+    // accepted msg4.
+    assert_eq!(second.bob.store.len_for("alice@old.example"), 1);
+    alice_speaks(&mut second);
     assert_eq!(second.bob.store.len_for("alice@old.example"), 0);
     assert_eq!(second.bob.store.len_for("alice@example.org"), 1);
 }

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use esession_crypto::sign::{SignAlg, SigningKey};
 use esession_online::{
-    Config, Endpoint, Error, IdentityKey, KeyStatus, MemoryStore, MemoryTrustStore, Output,
-    PeerKey, PeerMisbehaved, PubkeyMode, TrustStore, fingerprint_of, fingerprint_of_key,
+    Config, Endpoint, Error, IdentityKey, KeyStatus, MemoryStore, Output, PeerKey, PeerMisbehaved,
+    PubkeyMode, SessionStore, fingerprint_of, fingerprint_of_key,
 };
 use esession_wire::{Element, Stanza, StanzaKind};
 use rand_chacha::ChaCha20Rng;
@@ -19,8 +19,7 @@ const BOB: &str = "bob@example.com/laptop";
 struct Side {
     jid: &'static str,
     ep: Endpoint<ChaCha20Rng>,
-    secrets: MemoryStore,
-    trust: MemoryTrustStore,
+    trust: MemoryStore,
     events: Vec<Output>,
     outbox: Vec<String>,
     /// Everything this side sent, in order.
@@ -42,9 +41,7 @@ impl Side {
     }
     fn deliver(&mut self, now: SystemTime, text: &str) {
         let s = Stanza::parse(text).unwrap();
-        let _ = self
-            .ep
-            .handle_stanza_with_trust(now, s, &mut self.secrets, &mut self.trust);
+        let _ = self.ep.handle_stanza(now, s, &mut self.trust);
         self.collect();
     }
     fn peer_key(&self) -> Option<&PeerKey> {
@@ -75,8 +72,8 @@ fn now() -> SystemTime {
 fn session(
     alice_cfg: Config,
     bob_cfg: Config,
-    alice_trust: MemoryTrustStore,
-    bob_trust: MemoryTrustStore,
+    alice_trust: MemoryStore,
+    bob_trust: MemoryStore,
     seed: u64,
 ) -> (Side, Side) {
     let mut a = Side {
@@ -88,7 +85,6 @@ fn session(
             "bob@example.com",
         )
         .unwrap(),
-        secrets: MemoryStore::new(),
         trust: alice_trust,
         events: Vec::new(),
         outbox: Vec::new(),
@@ -97,7 +93,6 @@ fn session(
     let mut b = Side {
         jid: BOB,
         ep: Endpoint::responder(bob_cfg, ChaCha20Rng::seed_from_u64(seed + 7)).unwrap(),
-        secrets: MemoryStore::new(),
         trust: bob_trust,
         events: Vec::new(),
         outbox: Vec::new(),
@@ -170,8 +165,8 @@ fn rsa_keys_in_key_mode_both_ways_and_trust_on_second_session() {
     let (mut a, mut b) = session(
         alice_cfg.clone(),
         bob_cfg.clone(),
-        MemoryTrustStore::new(),
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
+        MemoryStore::new(),
         10,
     );
     assert!(
@@ -221,8 +216,8 @@ fn dsa_key_for_bob_only() {
     let (a, b) = session(
         cfg(&[NoKey], &[Key], None),
         cfg(&[NoKey], &[Key], Some(kb.clone())),
-        MemoryTrustStore::new(),
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
+        MemoryStore::new(),
         12,
     );
     assert!(
@@ -244,19 +239,21 @@ fn dsa_key_for_bob_only() {
 #[test]
 fn hash_mode_substitutes_the_stored_key_and_fails_without_one() {
     let kb = key(SignAlg::RsaSha256, 4);
-    let mut trusted = MemoryTrustStore::new();
-    trusted.trust(
-        "bob@example.com",
-        esession_online::TrustedKey {
-            key: kb.key_bytes().unwrap(),
-            petname: "bob".into(),
-        },
-    );
+    let mut trusted = MemoryStore::new();
+    trusted
+        .trust_key(
+            "bob@example.com",
+            esession_online::TrustedKey {
+                key: kb.key_bytes().unwrap(),
+                petname: "bob".into(),
+            },
+        )
+        .unwrap();
     let (a, b) = session(
         cfg(&[NoKey], &[Hash], None),
         cfg(&[NoKey], &[Hash], Some(kb.clone())),
         trusted,
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
         13,
     );
     assert!(
@@ -275,8 +272,8 @@ fn hash_mode_substitutes_the_stored_key_and_fails_without_one() {
     let (a, b) = session(
         cfg(&[NoKey], &[Hash], None),
         cfg(&[NoKey], &[Hash], Some(kb)),
-        MemoryTrustStore::new(),
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
+        MemoryStore::new(),
         14,
     );
     assert_eq!(
@@ -291,18 +288,20 @@ fn hash_mode_substitutes_the_stored_key_and_fails_without_one() {
 #[test]
 fn alice_hash_mode_identity_is_checked_by_bob() {
     let ka = key(SignAlg::RsaSha256, 5);
-    let mut bob_trust = MemoryTrustStore::new();
-    bob_trust.trust(
-        "alice@example.org",
-        esession_online::TrustedKey {
-            key: ka.key_bytes().unwrap(),
-            petname: "alice".into(),
-        },
-    );
+    let mut bob_trust = MemoryStore::new();
+    bob_trust
+        .trust_key(
+            "alice@example.org",
+            esession_online::TrustedKey {
+                key: ka.key_bytes().unwrap(),
+                petname: "alice".into(),
+            },
+        )
+        .unwrap();
     let (a, b) = session(
         cfg(&[Hash], &[NoKey], Some(ka)),
         cfg(&[Hash], &[NoKey], None),
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
         bob_trust,
         15,
     );
@@ -321,19 +320,20 @@ fn alice_hash_mode_identity_is_checked_by_bob() {
 #[test]
 fn changed_key_and_key_known_for_another_jid_are_reported() {
     let (old, new) = (key(SignAlg::RsaSha256, 6), key(SignAlg::RsaSha256, 7));
-    let mut t = MemoryTrustStore::new();
-    t.trust(
+    let mut t = MemoryStore::new();
+    t.trust_key(
         "bob@example.com",
         esession_online::TrustedKey {
             key: old.key_bytes().unwrap(),
             petname: "old".into(),
         },
-    );
+    )
+    .unwrap();
     let (a, _b) = session(
         cfg(&[NoKey], &[Key], None),
         cfg(&[NoKey], &[Key], Some(new.clone())),
         t,
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
         16,
     );
     assert!(
@@ -345,19 +345,20 @@ fn changed_key_and_key_known_for_another_jid_are_reported() {
     a.collect();
     assert!(!a.ep.is_established());
 
-    let mut t = MemoryTrustStore::new();
-    t.trust(
+    let mut t = MemoryStore::new();
+    t.trust_key(
         "carol@example.net",
         esession_online::TrustedKey {
             key: new.key_bytes().unwrap(),
             petname: "carol".into(),
         },
-    );
+    )
+    .unwrap();
     let (a, _b) = session(
         cfg(&[NoKey], &[Key], None),
         cfg(&[NoKey], &[Key], Some(new)),
         t,
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
         17,
     );
     assert_eq!(
@@ -377,8 +378,8 @@ fn bob_without_a_matching_key_cannot_choose_a_key_mode() {
     let (a, b) = session(
         alice,
         cfg(&[NoKey], &[Key], Some(key(SignAlg::DsaSha256, 8))),
-        MemoryTrustStore::new(),
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
+        MemoryStore::new(),
         18,
     );
     assert_eq!(
@@ -407,13 +408,7 @@ fn ecdsa_only_when_configured() {
     alice.sign_algs = vec![SignAlg::EcdsaSha256];
     let mut bob = cfg(&[Key], &[NoKey], None);
     bob.sign_algs = vec![SignAlg::EcdsaSha256];
-    let (a, b) = session(
-        alice,
-        bob,
-        MemoryTrustStore::new(),
-        MemoryTrustStore::new(),
-        19,
-    );
+    let (a, b) = session(alice, bob, MemoryStore::new(), MemoryStore::new(), 19);
     assert!(
         a.established() && b.established(),
         "{:?} {:?}",
@@ -434,8 +429,8 @@ fn three_message_sigma_i_with_rsa_keys_both_ways() {
     let (a, b) = session(
         three(cfg(&[Key], &[Key], Some(ka.clone()))),
         three(cfg(&[Key], &[Key], Some(kb.clone()))),
-        MemoryTrustStore::new(),
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
+        MemoryStore::new(),
         32,
     );
     assert!(
@@ -474,19 +469,21 @@ fn three_message_sigma_i_with_rsa_keys_both_ways() {
 #[test]
 fn three_message_with_a_dsa_hash_mode_responder() {
     let (ka, kb) = (key(SignAlg::DsaSha256, 33), key(SignAlg::DsaSha256, 34));
-    let mut alice_trust = MemoryTrustStore::new();
-    alice_trust.trust(
-        "bob@example.com",
-        esession_online::TrustedKey {
-            key: kb.key_bytes().unwrap(),
-            petname: "bob".into(),
-        },
-    );
+    let mut alice_trust = MemoryStore::new();
+    alice_trust
+        .trust_key(
+            "bob@example.com",
+            esession_online::TrustedKey {
+                key: kb.key_bytes().unwrap(),
+                petname: "bob".into(),
+            },
+        )
+        .unwrap();
     let (a, b) = session(
         three(cfg(&[Key], &[Hash], Some(ka))),
         three(cfg(&[Key], &[Hash, Key], Some(kb))),
         alice_trust,
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
         35,
     );
     assert!(
@@ -513,8 +510,8 @@ fn three_message_forbids_pubkey_none_and_bob_may_refuse_it() {
     let (a, b) = session(
         three(cfg(&[Key], &[Key], Some(ka))),
         cfg(&[Key], &[Key], Some(key(SignAlg::RsaSha256, 37))),
-        MemoryTrustStore::new(),
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
+        MemoryStore::new(),
         38,
     );
     assert_eq!(
@@ -534,19 +531,21 @@ fn three_message_refuses_a_bob_signature_made_with_another_key() {
     // Alice trusts Bob's key in hash mode, but the Bob she reaches holds a
     // different key: the fingerprint matches nothing stored (D30).
     let ka = key(SignAlg::RsaSha256, 39);
-    let mut alice_trust = MemoryTrustStore::new();
-    alice_trust.trust(
-        "bob@example.com",
-        esession_online::TrustedKey {
-            key: key(SignAlg::RsaSha256, 40).key_bytes().unwrap(),
-            petname: "real bob".into(),
-        },
-    );
+    let mut alice_trust = MemoryStore::new();
+    alice_trust
+        .trust_key(
+            "bob@example.com",
+            esession_online::TrustedKey {
+                key: key(SignAlg::RsaSha256, 40).key_bytes().unwrap(),
+                petname: "real bob".into(),
+            },
+        )
+        .unwrap();
     let (a, b) = session(
         three(cfg(&[Key], &[Hash], Some(ka))),
         three(cfg(&[Key], &[Hash], Some(key(SignAlg::RsaSha256, 41)))),
         alice_trust,
-        MemoryTrustStore::new(),
+        MemoryStore::new(),
         42,
     );
     assert_eq!(
@@ -559,6 +558,11 @@ fn three_message_refuses_a_bob_signature_made_with_another_key() {
 /// Object encryption (XEP-0116 §4.6.4): msg3 carries the 3-message accept,
 /// the encrypted content and, optionally, the terminate field.
 fn object_session(terminate: bool) -> (Side, Side) {
+    object_session_edited(terminate, str::to_owned)
+}
+
+/// [`object_session`] with msg3 edited in transit by `edit`.
+fn object_session_edited(terminate: bool, edit: impl Fn(&str) -> String) -> (Side, Side) {
     let (ka, kb) = (key(SignAlg::RsaSha256, 50), key(SignAlg::RsaSha256, 51));
     let mut a = Side {
         jid: ALICE,
@@ -569,8 +573,7 @@ fn object_session(terminate: bool) -> (Side, Side) {
             "bob@example.com",
         )
         .unwrap(),
-        secrets: MemoryStore::new(),
-        trust: MemoryTrustStore::new(),
+        trust: MemoryStore::new(),
         events: Vec::new(),
         outbox: Vec::new(),
         sent: Vec::new(),
@@ -582,8 +585,7 @@ fn object_session(terminate: bool) -> (Side, Side) {
             ChaCha20Rng::seed_from_u64(53),
         )
         .unwrap(),
-        secrets: MemoryStore::new(),
-        trust: MemoryTrustStore::new(),
+        trust: MemoryStore::new(),
         events: Vec::new(),
         outbox: Vec::new(),
         sent: Vec::new(),
@@ -601,9 +603,44 @@ fn object_session(terminate: bool) -> (Side, Side) {
         a.deliver(now(), &s);
     }
     for s in std::mem::take(&mut a.outbox) {
-        b.deliver(now(), &s);
+        b.deliver(now(), &edit(&s));
     }
     (a, b)
+}
+
+/// D46: formA2 covers the terminate field of an object-encryption msg3, so
+/// one added or removed in transit fails macA: Bob establishes nothing,
+/// delivers nothing and does not report a termination.
+#[test]
+fn an_object_msg3_whose_terminate_field_changed_in_transit_is_rejected() {
+    const FIELD: &str = r#"<field var="terminate"><value>1</value></field>"#;
+    let removed = |m: &str| {
+        assert!(m.contains(FIELD));
+        m.replace(FIELD, "")
+    };
+    let added = |m: &str| {
+        let at = m.find(r#"<field var="identity">"#).unwrap();
+        format!("{}{FIELD}{}", &m[..at], &m[at..])
+    };
+    type Edit<'a> = &'a dyn Fn(&str) -> String;
+    let cases: [(bool, Edit<'_>); 2] = [(true, &removed), (false, &added)];
+    for (terminate, edit) in cases {
+        let (_, b) = object_session_edited(terminate, edit);
+        assert!(
+            matches!(
+                b.failure(),
+                Some(Error::PeerMisbehaved(PeerMisbehaved::IdentityMismatch))
+            ),
+            "terminate {terminate}: {:?}",
+            b.failure()
+        );
+        assert!(!b.established());
+        assert!(
+            !b.events
+                .iter()
+                .any(|e| matches!(e, Output::Received(_) | Output::Terminated(_)))
+        );
+    }
 }
 
 #[test]

@@ -15,7 +15,7 @@ use common::Pair;
 use esession_crypto::cipher::CipherAlg;
 use esession_crypto::dh::ModpGroup;
 use esession_online::{
-    Config, MemoryStore, RetainedSecret, RetainedSecretStore, SharedPassword, TestPins,
+    Config, MemoryStore, RetainedSecret, SessionStore, SharedPassword, TestPins,
 };
 use esession_wire::{Negotiation, NormProfile, Stanza};
 use serde_json::Value;
@@ -34,15 +34,17 @@ fn form(text: &str) -> (Negotiation, String) {
 fn store_with(peer: &str, secrets: &Value, now: SystemTime) -> MemoryStore {
     let mut s = MemoryStore::new();
     for rs in secrets.as_array().unwrap().iter().rev() {
-        s.store(
+        s.store_secret(
             peer,
             None,
             RetainedSecret {
                 secret: esession_crypto::SecretBytes::new(hx(rs)),
                 stored_at: now,
                 verified: false,
+                pending: false,
             },
-        );
+        )
+        .unwrap();
     }
     s
 }
@@ -146,7 +148,7 @@ fn replay(json: &str) {
         (&p.bob.store, "alice@example.org"),
     ] {
         assert_eq!(
-            store.secrets(peer, now)[0].secret.as_bytes(),
+            store.secrets(peer, now).unwrap()[0].secret.as_bytes(),
             new_rs.as_slice(),
             "{name}: new retained secret"
         );

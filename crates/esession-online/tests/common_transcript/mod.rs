@@ -25,8 +25,8 @@ use esession_crypto::hash::HashAlg;
 use esession_crypto::sign::{PublicKeyComponents, SignAlg, SigningKey};
 use esession_crypto::{SecretBytes, mpi};
 use esession_online::{
-    Config, Endpoint, IdentityKey, MemoryStore, MemoryTrustStore, Output, PubkeyMode,
-    RetainedSecret, RetainedSecretStore, SharedPassword, TestPins, TrustStore, TrustedKey,
+    Config, Endpoint, IdentityKey, MemoryStore, Output, PubkeyMode, RetainedSecret, SessionStore,
+    SharedPassword, TestPins, TrustedKey,
 };
 use esession_sigma::counters::{self, Counters};
 use esession_sigma::identity::{self, MacAInput, MacBInput};
@@ -375,8 +375,8 @@ pub struct Side {
     pub who: Who,
     pub jid: &'static str,
     pub ep: Endpoint<ChaCha20Rng>,
+    /// Retained secrets and trusted keys.
     pub store: MemoryStore,
-    pub trust: MemoryTrustStore,
     pub outbox: Vec<String>,
 }
 
@@ -471,10 +471,7 @@ impl Pair {
                         Who::Bob => &mut self.alice,
                     };
                     let stanza = Stanza::parse(&text).expect("the router carries stanzas");
-                    if let Err(e) =
-                        to.ep
-                            .handle_stanza_with_trust(now, stanza, &mut to.store, &mut to.trust)
-                    {
+                    if let Err(e) = to.ep.handle_stanza(now, stanza, &mut to.store) {
                         log.push(Entry::Event {
                             who: to.who,
                             text: format!("ignored: {e}"),
@@ -544,6 +541,7 @@ pub fn bob_config(sc: &Scenario, key: Option<&[u8]>) -> Config {
 fn secret_list(store: &MemoryStore, peer: &str, now: SystemTime) -> Vec<Vec<u8>> {
     store
         .secrets(peer, now)
+        .unwrap()
         .iter()
         .map(|r| r.secret.as_bytes().to_vec())
         .collect()
@@ -657,15 +655,17 @@ pub fn bob_pins(s: &Secrets) -> TestPins {
 pub fn store_with(peer: &str, list: &[Vec<u8>], now: SystemTime) -> MemoryStore {
     let mut s = MemoryStore::new();
     for rs in list.iter().rev() {
-        s.store(
+        s.store_secret(
             peer,
             None,
             RetainedSecret {
                 secret: SecretBytes::new(rs.clone()),
                 stored_at: now,
                 verified: false,
+                pending: false,
             },
-        );
+        )
+        .unwrap();
     }
     s
 }
@@ -675,8 +675,8 @@ fn session(
     sc: &Scenario,
     rng: &mut ChaCha20Rng,
     now: SystemTime,
-    alice_store: MemoryStore,
-    bob_store: MemoryStore,
+    mut alice_store: MemoryStore,
+    mut bob_store: MemoryStore,
     sign: (Option<Vec<u8>>, Option<Vec<u8>>),
 ) -> (Pair, Secrets) {
     let alice_rs = secret_list(&alice_store, "bob@example.com", now);
@@ -684,30 +684,31 @@ fn session(
     secrets.bob_rs = secret_list(&bob_store, "alice@example.org", now);
     (secrets.alice_sign, secrets.bob_sign) = sign;
     // Hash mode (D30): each side already trusts the other's key.
-    let (mut alice_trust, mut bob_trust) = (MemoryTrustStore::new(), MemoryTrustStore::new());
     if sc.pubkey == Some(PubkeyMode::Hash) {
         for (trust, jid, key, petname) in [
             (
-                &mut alice_trust,
+                &mut alice_store,
                 "bob@example.com",
                 &secrets.bob_sign,
                 BOB_PETNAME,
             ),
             (
-                &mut bob_trust,
+                &mut bob_store,
                 "alice@example.org",
                 &secrets.alice_sign,
                 ALICE_PETNAME,
             ),
         ] {
             let key = key.as_ref().expect("a signing key");
-            trust.trust(
-                jid,
-                TrustedKey {
-                    key: key_value(key),
-                    petname: petname.to_owned(),
-                },
-            );
+            trust
+                .trust_key(
+                    jid,
+                    TrustedKey {
+                        key: key_value(key),
+                        petname: petname.to_owned(),
+                    },
+                )
+                .unwrap();
         }
     }
     // The endpoints' own RNGs are never drawn from once everything is pinned;
@@ -732,7 +733,6 @@ fn session(
             jid: ALICE,
             ep: alice,
             store: alice_store,
-            trust: alice_trust,
             outbox: Vec::new(),
         },
         bob: Side {
@@ -740,7 +740,6 @@ fn session(
             jid: BOB,
             ep: bob,
             store: bob_store,
-            trust: bob_trust,
             outbox: Vec::new(),
         },
         log: Vec::new(),
@@ -863,9 +862,6 @@ pub fn key_value(der: &[u8]) -> Vec<u8> {
         .key_bytes()
         .expect("KeyValue of an RSA key")
 }
-
-/// The terminate field as the endpoint writes it into an object-encryption msg3.
-pub const TERMINATE_FIELD: &str = r#"<field var="terminate"><value>1</value></field>"#;
 
 const ALICE_PETNAME: &str = "Alice's key";
 const BOB_PETNAME: &str = "Bob's laptop key";
@@ -1224,11 +1220,10 @@ fn three_message(
     oss: Option<&String>,
 ) -> Negotiated4 {
     let kinds = ["request", "response", "accept"];
-    // Object encryption: formA2 is msg3's form without the terminate field
-    // (the receiver strips it before the identity check, XEP-0116 §4.6.4).
+    // Object encryption: formA2 is msg3's form with its terminate field (D46).
     let parsed: Vec<Stanza> = stanzas[..3]
         .iter()
-        .map(|(_, x)| Stanza::parse(&x.replace(TERMINATE_FIELD, "")).expect("stanza"))
+        .map(|(_, x)| Stanza::parse(x).expect("stanza"))
         .collect();
     let (m1, form_a) = form_text(&parsed[0]);
     let (m2, form_b) = form_text(&parsed[1]);
