@@ -19,6 +19,7 @@
 //!   sends inside an offline session (XEP-0187 §4).
 //! ```
 
+use std::convert::Infallible;
 use std::time::SystemTime;
 
 use esession_crypto::SecretBytes;
@@ -27,22 +28,30 @@ use esession_crypto::dh::{DhPrivateKey, ModpGroup};
 use esession_crypto::hash::HashAlg;
 use esession_crypto::rand_core::CryptoRng;
 use esession_crypto::sign::{SignAlg, SigningKey, VerifyingKey};
-use esession_online::{Config, StanzaCipher};
+use esession_online::negotiated::offline_sign_alg;
+use esession_online::{Config, StanzaCipher, StoreOp};
 use esession_sigma::Profile;
 use esession_sigma::counters::{self, Counters};
 use esession_sigma::identity::{self, MacBInput, PubKeyPart};
 use esession_sigma::keys::{self, SessionKeys};
 use esession_wire::{
-    Element, Negotiation, NormProfile, OfflineOptions, Response, Stanza, WireForm,
+    Element, Negotiation, NormProfile, OfflineOptions, Response, Stanza, WireForm, bare,
 };
 
 use crate::datetime::{format_expires, parse_expires};
-use crate::keys::{TrustedKeys, bare, sign_alg_allowed, verifying_key_from_bytes};
 use crate::options::{check_response, offer};
 use crate::pep;
 use crate::store::{
     Audience, MemoryOfflineStore, OfflineStore, PrivateValue, PublishedOptions, store_err,
 };
+
+/// The result of an in-memory store, which cannot fail.
+fn infallible<T>(r: Result<T, Infallible>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(never) => match never {},
+    }
+}
 use crate::{Error, NONCE_LEN};
 
 /// Builds and signs Alice's options form (XEP-0187 §3.1; DECISIONS D47, D48).
@@ -116,7 +125,7 @@ impl<'k> Publisher<'k> {
         if self.signing_keys.is_empty() {
             return Err(Error::Config("at least one signing key is required (D48)"));
         }
-        if self.signing_keys.iter().any(|k| !sign_alg_allowed(k.alg())) {
+        if self.signing_keys.iter().any(|k| !offline_sign_alg(k.alg())) {
             return Err(Error::Config("signing keys must be RSA or DSA (D31)"));
         }
         let mut n_a = vec![0u8; NONCE_LEN];
@@ -169,7 +178,7 @@ impl<'k> Publisher<'k> {
                 x: xs,
                 options_xml: item.to_xml(),
             })
-            .map_err(store_err)?;
+            .map_err(store_err::<S>(StoreOp::WriteOffline))?;
         Ok(Published {
             create_node: pep::create_node(self.audience, "esession-create"),
             publish: pep::publish_options(self.audience, &item, "esession-publish"),
@@ -238,13 +247,16 @@ impl Receiver {
         store: &mut S,
     ) -> Result<CameOnline, Error> {
         let mut memory = MemoryOfflineStore::new();
-        for n_a in store.published_nonces().map_err(store_err)? {
-            let Some(p) = store.published(&n_a).map_err(store_err)? else {
+        let read = || store_err::<S>(StoreOp::ReadOffline);
+        for n_a in store.published_nonces().map_err(read())? {
+            let Some(p) = store.published(&n_a).map_err(read())? else {
                 continue;
             };
             if p.audience == Audience::Subscribers {
-                store.remove_published(&n_a).map_err(store_err)?;
-                memory.save_published(p).map_err(store_err)?;
+                store
+                    .remove_published(&n_a)
+                    .map_err(store_err::<S>(StoreOp::WriteOffline))?;
+                infallible(memory.save_published(p));
             }
         }
         Ok(CameOnline {
@@ -267,20 +279,23 @@ impl Receiver {
         store: &mut S,
     ) -> Result<usize, Error> {
         let mut n = 0;
-        for n_a in self.memory.published_nonces().map_err(store_err)? {
-            if let Some(p) = self.memory.published(&n_a).map_err(store_err)?
+        for n_a in infallible(self.memory.published_nonces()) {
+            if let Some(p) = infallible(self.memory.published(&n_a))
                 && p.is_expired(now)
             {
-                self.memory.remove_published(&n_a).map_err(store_err)?;
+                infallible(self.memory.remove_published(&n_a));
                 self.expired.push(n_a);
                 n += 1;
             }
         }
-        for n_a in store.published_nonces().map_err(store_err)? {
-            if let Some(p) = store.published(&n_a).map_err(store_err)?
+        let read = || store_err::<S>(StoreOp::ReadOffline);
+        for n_a in store.published_nonces().map_err(read())? {
+            if let Some(p) = store.published(&n_a).map_err(read())?
                 && p.is_expired(now)
             {
-                store.remove_published(&n_a).map_err(store_err)?;
+                store
+                    .remove_published(&n_a)
+                    .map_err(store_err::<S>(StoreOp::WriteOffline))?;
                 self.expired.push(n_a);
                 n += 1;
             }
@@ -293,15 +308,14 @@ impl Receiver {
     /// Checks, in order: the stanza is an offline init with a `from`; N_A is
     /// one of hers; not expired (else [`Error::Expired`], nothing decrypted);
     /// Bob's choices were offered (D26); x for his group; 1<d<p-1; M_B;
-    /// ID_B's key is trusted for his bare JID and signB verifies over macB;
+    /// ID_B's key is trusted in `store` for his bare JID and signB verifies over macB;
     /// the content's MAC (XEP-0200); then d and N_B must be new for N_A
     /// ([`Error::Replay`]; a replay's content is dropped unseen).
-    pub fn accept<S: OfflineStore, T: TrustedKeys + ?Sized>(
+    pub fn accept<S: OfflineStore + ?Sized>(
         &mut self,
         now: SystemTime,
         stanza: Stanza,
         store: &mut S,
-        trusted: &T,
     ) -> Result<Accepted, Error> {
         let peer = stanza
             .from()
@@ -310,19 +324,20 @@ impl Receiver {
         let received = stanza
             .negotiation()?
             .ok_or(Error::UnexpectedStanza("no offline init"))?;
-        let Negotiation::OfflineInit(response) = &received.message else {
+        let Negotiation::OfflineInit(init) = &received.message else {
             return Err(Error::UnexpectedStanza("not an offline init"));
         };
+        let response = &init.response;
         let n_a = response.nonce.clone();
         if self.expired.contains(&n_a) {
             return Err(Error::Expired);
         }
-        let (published, in_memory) = match self.memory.published(&n_a).map_err(store_err)? {
+        let (published, in_memory) = match infallible(self.memory.published(&n_a)) {
             Some(p) => (p, true),
             None => (
                 store
                     .published(&n_a)
-                    .map_err(store_err)?
+                    .map_err(store_err::<S>(StoreOp::ReadOffline))?
                     .ok_or(Error::UnknownNonce)?,
                 false,
             ),
@@ -332,13 +347,17 @@ impl Receiver {
             return Err(Error::Expired);
         }
         let (options, _) = OfflineOptions::parse_element(Element::parse(&published.options_xml)?)?;
-        check_response(&options.offer, response)?;
+        check_response(&self.config, &options.offer, response)?;
         let opened = open_init(&self.config, &published, response, &received.form)?;
         let peer_key = opened.peer_key;
-        if !trusted.keys_for(bare(&peer)).contains(&peer_key) {
+        // XEP-0187 §3.4: Bob's key must be one Alice trusts for his JID.
+        let trusted = store
+            .trusted_keys(bare(&peer))
+            .map_err(store_err::<S>(StoreOp::ReadKeys))?;
+        if !trusted.iter().any(|k| k.key == opened.pub_key_b) {
             return Err(Error::UntrustedPeer);
         }
-        let terminated = terminate_field(&received.form)?;
+        let terminated = init.terminate;
         let mut cipher = opened.cipher;
         // The content's MAC is checked (and the content deciphered) before
         // the replay record, so that neither a forged init nor a genuine
@@ -351,13 +370,14 @@ impl Receiver {
             None
         };
         let fresh = if in_memory {
-            self.memory
-                .record_seen(&n_a, &response.dhkey, &response.my_nonce)
-                .map_err(store_err)?
+            infallible(
+                self.memory
+                    .record_seen(&n_a, &response.dhkey, &response.my_nonce),
+            )
         } else {
             store
                 .record_seen(&n_a, &response.dhkey, &response.my_nonce)
-                .map_err(store_err)?
+                .map_err(store_err::<S>(StoreOp::WriteOffline))?
         };
         if !fresh {
             // A replay: the deciphered content is dropped unseen.
@@ -383,20 +403,9 @@ impl Receiver {
     }
 }
 
-/// The `terminate` field of an offline init (XEP-0187 §3.3), if any.
-fn terminate_field(form: &WireForm) -> Result<bool, Error> {
-    match form.data_form()?.field("terminate") {
-        None => Ok(false),
-        Some(f) => match f.values.as_slice() {
-            [v] if v == "1" || v == "true" => Ok(true),
-            [v] if v == "0" || v == "false" => Ok(false),
-            _ => Err(Error::UnexpectedStanza("terminate is not a boolean")),
-        },
-    }
-}
-
 struct OpenedInit {
     peer_key: VerifyingKey,
+    pub_key_b: Vec<u8>,
     cipher: StanzaCipher,
 }
 
@@ -441,6 +450,7 @@ fn open_init(
     })?;
     Ok(OpenedInit {
         peer_key: opened.peer_key,
+        pub_key_b: opened.pub_key_b,
         cipher: StanzaCipher::new(opened.keys.responder().clone(), opened.next_c_b),
     })
 }
@@ -511,7 +521,7 @@ pub fn open_identity(i: &OpenInput<'_>) -> Result<OpenedIdentity, Error> {
         // XEP-0187 §3.4: the mode is `key`.
         return Err(Error::BadIdentity);
     };
-    let peer_key = verifying_key_from_bytes(&pub_key_b)?;
+    let peer_key = esession_wire::verifying_key(&pub_key_b).map_err(|_| Error::BadIdentity)?;
     if peer_key.alg() != i.sign_alg {
         return Err(Error::BadIdentity);
     }

@@ -17,21 +17,20 @@ use std::time::SystemTime;
 use esession_crypto::dh::DhPrivateKey;
 use esession_crypto::rand_core::CryptoRng;
 use esession_crypto::sign::SigningKey;
-use esession_online::{Config, StanzaCipher};
+use esession_online::negotiated::{self, Choice, offline_sign_alg};
+use esession_online::{Config, SessionStore, StanzaCipher, StoreOp};
 use esession_sigma::Profile;
 use esession_sigma::counters::{self, Counters};
 use esession_sigma::identity::{self, MacBInput};
 use esession_sigma::keys::{self, SessionKeys};
-use esession_wire::form::Field;
-use esession_wire::xml::Node;
 use esession_wire::{
-    Element, NS_AMP, NS_ESESSION_C, NS_INIT, Negotiation, NormProfile, OfflineOptions, Response,
-    Stanza, WireForm,
+    Element, Negotiation, NormProfile, OfflineInit, OfflineOptions, Response, Stanza, WireForm,
+    bare,
 };
 
-use crate::datetime::parse_expires;
-use crate::keys::{TrustedKeys, bare, key_value_bytes, sign_alg_allowed};
-use crate::options::{Chosen, VER, choose};
+use crate::datetime::{format_expires, parse_expires};
+use crate::options::choose;
+use crate::store::store_err;
 use crate::{Error, NONCE_LEN};
 
 /// Bob's side: his configuration and the key he signs his identity with
@@ -65,7 +64,7 @@ impl std::fmt::Debug for Initiator<'_> {
 pub struct CheckedOptions {
     alice: String,
     options: OfflineOptions,
-    chosen: Chosen,
+    chosen: Choice,
 }
 
 impl CheckedOptions {
@@ -75,7 +74,7 @@ impl CheckedOptions {
     }
 
     /// Bob's choices.
-    pub fn chosen(&self) -> &Chosen {
+    pub fn chosen(&self) -> &Choice {
         &self.chosen
     }
 
@@ -106,7 +105,7 @@ impl<'k> Initiator<'k> {
         config
             .validate()
             .map_err(|_| Error::Config("unusable option lists"))?;
-        if !sign_alg_allowed(signing_key.alg()) {
+        if !offline_sign_alg(signing_key.alg()) {
             return Err(Error::Config("the signing key must be RSA or DSA (D31)"));
         }
         Ok(Initiator {
@@ -124,23 +123,28 @@ impl<'k> Initiator<'k> {
     }
 
     /// XEP-0187 §3.2: parses the options `<x/>` published by `alice`, and
-    /// proceeds only if one signature verifies with a key `trusted` holds for
+    /// proceeds only if one signature verifies with a key `store` trusts for
     /// her bare JID ([`Error::UntrustedOptions`], D48), the form has not
     /// expired at `now` ([`Error::Expired`], D50), and Bob supports an option
     /// of every field ([`Error::NoAcceptableOption`]). On any error he sends
     /// nothing.
-    pub fn check_options<T: TrustedKeys + ?Sized>(
+    pub fn check_options<S: SessionStore + ?Sized>(
         &self,
         now: SystemTime,
         alice: &str,
         x: &Element,
-        trusted: &T,
+        store: &S,
     ) -> Result<CheckedOptions, Error> {
         let alice = bare(alice).to_owned();
         let (options, wire) = OfflineOptions::parse_element(x.clone())?;
         // D48: the normalized form without signs; any value, any trusted key.
         let signed = wire.form_bytes(NormProfile::Xep)?;
-        let keys = trusted.keys_for(&alice);
+        let keys: Vec<_> = store
+            .trusted_keys(&alice)
+            .map_err(store_err::<S>(StoreOp::ReadKeys))?
+            .iter()
+            .filter_map(|k| esession_wire::verifying_key(&k.key).ok())
+            .collect();
         let verified = options
             .signs
             .iter()
@@ -177,18 +181,19 @@ impl<'k> Initiator<'k> {
     ) -> Result<Started, Error> {
         let o = &checked.options;
         let c = &checked.chosen;
+        let n = &c.negotiated;
         let esession_wire::DhValues::Keys(dhkeys) = &o.offer.dh else {
             return Err(Error::InvalidOptions("no dhkeys"));
         };
         let e = dhkeys
-            .get(c.group_index)
+            .get(c.modp_index)
             .ok_or(Error::InvalidOptions("no dhkeys value for the group"))?;
         let y = match &self.pinned_y {
-            Some(y) => DhPrivateKey::from_bytes(c.group, y)?,
+            Some(y) => DhPrivateKey::from_bytes(n.modp, y)?,
             None => DhPrivateKey::generate(
-                c.group,
+                n.modp,
                 self.config.exponent_policy,
-                c.cipher.block_bits().max(128),
+                n.cipher.block_bits().max(128),
                 rng,
             )?,
         };
@@ -199,42 +204,24 @@ impl<'k> Initiator<'k> {
         let counters = Counters::random(Profile::Xep, rng);
         let mut thread_bytes = [0u8; 16];
         rng.fill_bytes(&mut thread_bytes);
-        let thread: String = thread_bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let thread = hex::encode(thread_bytes);
 
-        let mut response = Response {
-            accept: None,
-            logging_var: o.offer.logging_var,
-            logging: Some(c.logging.clone()),
-            disclosure: Some("never".to_owned()),
-            security: Some("e2e".to_owned()),
-            modp: c.group.number(),
-            crypt_alg: c.cipher.name().to_owned(),
-            hash_alg: c.hash.name().to_owned(),
-            sign_alg: Some(c.sign_alg.uri().to_owned()),
-            compress: Some("none".to_owned()),
-            stanzas: c.stanzas.clone(),
-            init_pubkey: None,
-            resp_pubkey: None,
-            ver: Some(VER.to_owned()),
-            rekey_freq: Some(c.rekey_freq),
-            sas_alg: None,
-            my_nonce: n_b.clone(),
-            dhkey: y.public_key().to_vec(),
-            nonce: o.offer.my_nonce.clone(),
-            counter: counters.c_a,
-            identity: None,
-            mac: None,
-            order: Vec::new(),
-        };
+        let mut response = negotiated::response(
+            c,
+            n_b.clone(),
+            y.public_key().to_vec(),
+            o.offer.my_nonce.clone(),
+            counters.c_a,
+        );
         // D21: in the order of Alice's fields.
-        response.order = response.order_after(&offer_vars(o)?);
+        response.order = response.order_after(&o.to_wire()?.vars()?);
         let form_b = init_form(&response, terminate)?.form_bytes(NormProfile::Xep)?;
 
-        let k = keys::k_dh(c.hash, shared.as_bytes());
-        let session = SessionKeys::derive(c.hash, c.cipher, Profile::Xep, k.as_bytes())?;
-        let pub_key_b = key_value_bytes(&self.signing_key.verifying_key())?;
+        let k = keys::k_dh(n.hash, shared.as_bytes());
+        let session = SessionKeys::derive(n.hash, n.cipher, Profile::Xep, k.as_bytes())?;
+        let pub_key_b = esession_wire::key_bytes(&self.signing_key.verifying_key())?;
         let mac_b = identity::mac_b(
-            c.hash,
+            n.hash,
             session.responder().ks().as_bytes(),
             &MacBInput {
                 n_a: &o.offer.my_nonce,
@@ -271,14 +258,14 @@ impl<'k> Initiator<'k> {
         stanza.set_attr("to", &to);
         stanza.set_thread(&thread);
         if amp {
-            stanza.push(amp_rule());
+            stanza.push_amp_match_resource();
         }
         if !stanza.encryptable_content().is_empty() {
             cipher
                 .seal(&mut stanza)
                 .map_err(|e| Error::Seal(e.to_string()))?;
         }
-        let stanza = insert_init(stanza, init.into_element())?;
+        stanza.insert_negotiation(&init);
         let session = (!terminate).then(|| SendSession {
             cipher,
             to,
@@ -289,72 +276,25 @@ impl<'k> Initiator<'k> {
     }
 }
 
-/// The vars of Alice's options form, for D21's "msg1 order".
-fn offer_vars(o: &OfflineOptions) -> Result<Vec<String>, Error> {
-    Ok(o.to_wire()?.vars()?)
-}
-
 /// The `<init/>` element (D49): the response form as `submit`, with a
 /// terminate field before identity and mac when asked (XEP-0187 §3.3), so
-/// it is part of formB. Serialized and parsed back (D16).
+/// formB covers it. Serialized and parsed back (D16).
 fn init_form(response: &Response, terminate: bool) -> Result<WireForm, Error> {
-    let mut form = Negotiation::OfflineInit(response.clone()).to_form();
-    if terminate {
-        let at = form
-            .fields
-            .iter()
-            .position(|f| f.var == "identity" || f.var == "mac")
-            .unwrap_or(form.fields.len());
-        form.fields
-            .insert(at, Field::values("terminate", None, vec!["1".to_owned()]));
-    }
-    let el = Element::new("init", NS_INIT).with_child(form.to_element());
-    Ok(WireForm::from_element(Element::parse(&el.to_xml())?)?)
+    Ok(Negotiation::OfflineInit(OfflineInit {
+        response: response.clone(),
+        terminate,
+    })
+    .to_wire()?)
 }
 
-/// `<amp><rule action='error' condition='match-resource' value='exact'/></amp>`
-/// (XEP-0187 §3.3, §4 example; XEP-0079).
-fn amp_rule() -> Element {
-    Element::new("amp", NS_AMP).with_child(
-        Element::new("rule", NS_AMP)
-            .with_attr("action", "error")
-            .with_attr("condition", "match-resource")
-            .with_attr("value", "exact"),
-    )
-}
+/// The name of the SHIM header Bob puts in offline content (XEP-0187 §4).
+const CREATED: &str = "Created";
 
-/// Puts `<init/>` before `<c/>` (or last), as in the XEP-0187 §3.3 example.
-fn insert_init(stanza: Stanza, init: Element) -> Result<Stanza, Error> {
-    let mut el = stanza.into_element();
-    let at = el
-        .nodes()
-        .iter()
-        .position(|n| matches!(n, Node::Element(e) if e.is("c", NS_ESESSION_C)))
-        .unwrap_or(el.nodes().len());
-    el.nodes_mut().insert(at, Node::Element(init));
-    Ok(Stanza::from_element(el)?)
-}
-
-/// SHIM headers (XEP-0131).
-pub const NS_SHIM: &str = "http://jabber.org/protocol/shim";
-
-/// Adds `<headers xmlns='…shim'><header name='Created'>now</header></headers>`
-/// unless the stanza already carries a Created header (XEP-0187 §4: Bob
-/// SHOULD include it in the encrypted content).
+/// Adds a `Created` SHIM header of `now` unless the stanza already carries
+/// one (XEP-0187 §4: Bob SHOULD include it in the encrypted content).
 fn add_created(s: &mut Stanza, now: SystemTime) {
-    let has = s.children().any(|c| {
-        c.is("headers", NS_SHIM)
-            && c.children()
-                .any(|h| h.is("header", NS_SHIM) && h.attr("name") == Some("Created"))
-    });
-    if !has {
-        s.push(
-            Element::new("headers", NS_SHIM).with_child(
-                Element::new("header", NS_SHIM)
-                    .with_attr("name", "Created")
-                    .with_text(crate::datetime::format_expires(now)),
-            ),
-        );
+    if s.shim_header(CREATED).is_none() {
+        s.push_shim_header(CREATED, &format_expires(now));
     }
 }
 
@@ -362,11 +302,8 @@ fn add_created(s: &mut Stanza, now: SystemTime) {
 /// readable (XEP-0187 §4: Alice SHOULD trust it, not the unencrypted delay
 /// her server added).
 pub fn created(s: &Stanza) -> Option<SystemTime> {
-    s.children()
-        .filter(|c| c.is("headers", NS_SHIM))
-        .flat_map(|c| c.children())
-        .find(|h| h.is("header", NS_SHIM) && h.attr("name") == Some("Created"))
-        .and_then(|h| parse_expires(&h.text()).ok())
+    s.shim_header(CREATED)
+        .and_then(|text| parse_expires(&text).ok())
 }
 
 /// Bob's side of an offline session after the first stanza: more encrypted
@@ -404,7 +341,7 @@ impl SendSession {
         s.set_attr("to", &self.to);
         s.set_thread(&self.thread);
         if self.amp {
-            s.push(amp_rule());
+            s.push_amp_match_resource();
         }
         self.cipher
             .seal(&mut s)

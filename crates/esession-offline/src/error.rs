@@ -77,9 +77,9 @@ pub enum Error {
     /// The arguments cannot be used (no signing key, empty option list, …).
     #[error("invalid configuration: {0}")]
     Config(&'static str),
-    /// The offline store failed; its message (never a secret).
-    #[error("offline store: {0}")]
-    Store(String),
+    /// The store failed (its error names the operation; never a secret).
+    #[error("store: {0}")]
+    Store(esession_online::StoreError),
     /// The XEP-0200 layer refused to seal (block limit reached, XEP-0200 §11.4).
     #[error("could not encrypt: {0}")]
     Seal(String),

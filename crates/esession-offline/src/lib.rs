@@ -38,30 +38,32 @@
 //! ```
 //! use std::time::{Duration, SystemTime};
 //! use esession_crypto::sign::{SignAlg, SigningKey};
-//! use esession_offline::{Audience, Initiator, MemoryOfflineStore, MemoryTrustedKeys,
-//!                        Publisher, Receiver};
-//! use esession_online::Config;
+//! use esession_offline::{Audience, Initiator, MemoryOfflineStore, Publisher, Receiver};
+//! use esession_online::{Config, MemoryStore, SessionStore, TrustedKey};
 //! use esession_wire::{Element, Stanza, StanzaKind};
 //! # use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 //! # let mut rng = ChaCha20Rng::seed_from_u64(7);
 //! # let alice_key = SigningKey::generate(SignAlg::RsaSha256, &mut rng)?;
 //! # let bob_key = SigningKey::generate(SignAlg::RsaSha256, &mut rng)?;
 //! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-//! let mut trust = MemoryTrustedKeys::new();
-//! trust.trust("alice@example.org", alice_key.verifying_key());
-//! trust.trust("bob@example.com", bob_key.verifying_key());
+//! // Each side trusts the other's key (XEP-0187 §3.2, §3.4).
+//! let mut alice_store = MemoryOfflineStore::new();
+//! let Ok(()) = alice_store.trust_key("bob@example.com",
+//!                                    TrustedKey::of(&bob_key.verifying_key(), "Bob")?);
+//! let mut bob_store = MemoryStore::new();
+//! let Ok(()) = bob_store.trust_key("alice@example.org",
+//!                                  TrustedKey::of(&alice_key.verifying_key(), "Alice")?);
 //!
 //! // Alice, before going offline.
-//! let mut store = MemoryOfflineStore::new();
 //! let published = Publisher::new(Config::default(), Audience::Subscribers,
 //!                                now + Duration::from_secs(8 * 3600))
 //!     .match_resource("pda")
 //!     .signing_key(&alice_key)
-//!     .publish(&mut rng, &mut store)?;
+//!     .publish(&mut rng, &mut alice_store)?;
 //!
 //! // Bob, with the item from her PEP node.
 //! let bob = Initiator::new(Config::default(), &bob_key)?;
-//! let checked = bob.check_options(now, "alice@example.org", &published.item, &trust)?;
+//! let checked = bob.check_options(now, "alice@example.org", &published.item, &bob_store)?;
 //! let mut hello = Stanza::new(StanzaKind::Message);
 //! hello.push(Element::new("body", "jabber:client").with_text("Hello, Alice!"));
 //! let mut started = bob.start(now, &checked, Some(hello), true, &mut rng)?;
@@ -69,9 +71,9 @@
 //! started.stanza.set_attr("from", "bob@example.com/laptop");
 //!
 //! // Alice, back online.
-//! let back = Receiver::came_online(Config::default(), &mut store)?;
+//! let back = Receiver::came_online(Config::default(), &mut alice_store)?;
 //! let mut receiver = back.receiver;
-//! let accepted = receiver.accept(now + Duration::from_secs(60), started.stanza, &mut store, &trust)?;
+//! let accepted = receiver.accept(now + Duration::from_secs(60), started.stanza, &mut alice_store)?;
 //! assert!(accepted.terminated);
 //! assert!(accepted.content.unwrap().to_xml().contains("<body>Hello, Alice!</body>"));
 //! # Ok::<(), esession_offline::Error>(())
@@ -96,7 +98,6 @@ mod alice;
 mod bob;
 mod datetime;
 mod error;
-mod keys;
 mod options;
 pub mod pep;
 pub mod store;
@@ -105,11 +106,9 @@ pub use alice::{
     Accepted, CameOnline, OpenInput, Opened, OpenedIdentity, Published, Publisher, ReceiveSession,
     Receiver, open_identity,
 };
-pub use bob::{CheckedOptions, Initiator, NS_SHIM, SendSession, Started, created};
+pub use bob::{CheckedOptions, Initiator, SendSession, Started, created};
 pub use datetime::{format_expires, parse_expires};
 pub use error::Error;
-pub use keys::{MemoryTrustedKeys, TrustedKeys, bare, key_value, key_value_bytes};
-pub use options::{Chosen, SIGN_ALGS, VER};
 pub use store::{Audience, MemoryOfflineStore, OfflineStore, PrivateValue, PublishedOptions};
 
 /// Length of the nonces this crate draws (N_A, N_B: 16 bytes, DECISIONS D2).

@@ -8,13 +8,17 @@
 //! accept (verified) ──▶ record_seen(N_A, d, N_B): false = replay (D50)
 //! ```
 //!
-//! [`MemoryOfflineStore`] keeps everything in memory; `esession-store`
-//! implements [`OfflineStore`] on SQLite, encrypted at rest.
+//! [`OfflineStore`] extends the online layer's [`SessionStore`] (retained
+//! secrets and trusted keys), so one store serves an account's online and
+//! offline sessions. [`MemoryOfflineStore`] keeps everything in memory;
+//! `esession-store` implements both traits on SQLite, encrypted at rest.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::time::SystemTime;
 
 use esession_crypto::SecretBytes;
+use esession_online::{MemoryStore, RetainedSecret, SessionStore, StoreError, StoreOp, TrustedKey};
 
 /// Which PEP node a set of options was published to (XEP-0187 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,12 +103,9 @@ impl PublishedOptions {
 ///   [`OfflineStore::remove_published`] (overwrite, not merely unlink, where
 ///   the medium allows; XEP-0187 §7.4).
 ///
-/// Errors are reported as text ([`crate::Error::Store`]) and must not contain
-/// secrets.
-pub trait OfflineStore {
-    /// The store's error.
-    type Error: std::fmt::Display;
-
+/// Errors are the [`SessionStore`]'s, reported as [`crate::Error::Store`];
+/// they must not contain secrets.
+pub trait OfflineStore: SessionStore {
     /// Saves a newly published set of options. If a record with the same
     /// audience exists, it is replaced together with its seen values (new
     /// options for a node supersede the old ones; XEP-0187 §6.1). A record of
@@ -135,10 +136,12 @@ struct Entry {
     seen_n_b: Vec<Vec<u8>>,
 }
 
-/// An in-memory [`OfflineStore`]: for tests, and for the subscriber options
+/// An in-memory [`OfflineStore`] (with a [`MemoryStore`] for its retained
+/// secrets and trusted keys): for tests, and for the subscriber options
 /// Alice holds only in memory once she is back online (XEP-0187 §3.4).
 #[derive(Debug, Clone, Default)]
 pub struct MemoryOfflineStore {
+    session: MemoryStore,
     by_nonce: BTreeMap<Vec<u8>, Entry>,
 }
 
@@ -149,9 +152,60 @@ impl MemoryOfflineStore {
     }
 }
 
-impl OfflineStore for MemoryOfflineStore {
-    type Error = std::convert::Infallible;
+impl SessionStore for MemoryOfflineStore {
+    type Error = Infallible;
 
+    fn secrets(&self, peer: &str, now: SystemTime) -> Result<Vec<RetainedSecret>, Infallible> {
+        self.session.secrets(peer, now)
+    }
+
+    fn other_secrets(
+        &self,
+        peer: &str,
+        now: SystemTime,
+    ) -> Result<Vec<(String, RetainedSecret)>, Infallible> {
+        self.session.other_secrets(peer, now)
+    }
+
+    fn store_secret(
+        &mut self,
+        peer: &str,
+        replaces: Option<(&str, &SecretBytes)>,
+        new: RetainedSecret,
+    ) -> Result<(), Infallible> {
+        self.session.store_secret(peer, replaces, new)
+    }
+
+    fn secret_proven(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Infallible> {
+        self.session.secret_proven(peer, secret)
+    }
+
+    fn discard_secret(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Infallible> {
+        self.session.discard_secret(peer, secret)
+    }
+
+    fn mark_verified(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Infallible> {
+        self.session.mark_verified(peer, secret)
+    }
+
+    fn trusted_keys(&self, jid: &str) -> Result<Vec<TrustedKey>, Infallible> {
+        self.session.trusted_keys(jid)
+    }
+
+    fn jids_trusting(&self, key: &[u8]) -> Result<Vec<String>, Infallible> {
+        self.session.jids_trusting(key)
+    }
+
+    fn trust_key(&mut self, jid: &str, key: TrustedKey) -> Result<(), Infallible> {
+        self.session.trust_key(jid, key)
+    }
+
+    fn forget_key(&mut self, jid: &str, key: &[u8]) -> Result<(), Infallible> {
+        self.session.forget_key(jid, key)
+    }
+}
+
+impl OfflineStore for MemoryOfflineStore {
     fn save_published(&mut self, published: PublishedOptions) -> Result<(), Self::Error> {
         self.by_nonce.retain(|_, e| {
             e.published
@@ -197,6 +251,9 @@ impl OfflineStore for MemoryOfflineStore {
     }
 }
 
-pub(crate) fn store_err<E: std::fmt::Display>(e: E) -> crate::Error {
-    crate::Error::Store(e.to_string())
+/// Maps a store failure of `op` to this crate's error.
+pub(crate) fn store_err<S: SessionStore + ?Sized>(
+    op: StoreOp,
+) -> impl FnOnce(S::Error) -> crate::Error {
+    move |e| crate::Error::Store(StoreError::new(op, e))
 }

@@ -5,12 +5,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use esession_crypto::sign::VerifyingKey;
 use esession_crypto::sign::{SignAlg, SigningKey};
 use esession_offline::{
-    Audience, Error, Initiator, MemoryOfflineStore, MemoryTrustedKeys, OfflineStore, Publisher,
-    Receiver, pep,
+    Audience, Error, Initiator, MemoryOfflineStore, OfflineStore, Publisher, Receiver, pep,
 };
-use esession_online::Config;
+use esession_online::{Config, MemoryStore, SessionStore, TrustedKey};
 use esession_wire::{Element, NS_AMP, NS_DATA, Stanza, StanzaKind};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -22,17 +22,39 @@ struct World {
     rng: ChaCha20Rng,
     alice_key: SigningKey,
     bob_key: SigningKey,
-    trust: MemoryTrustedKeys,
+    /// Bob's trusted keys (Alice's, and his own).
+    trust: MemoryStore,
     now: SystemTime,
+}
+
+/// A store trusting each (bare JID, key).
+fn trusting<S: SessionStore>(mut store: S, keys: &[(&str, VerifyingKey)]) -> S {
+    for (jid, key) in keys {
+        let trusted = TrustedKey::of(key, "known").unwrap();
+        store.trust_key(jid, trusted).unwrap();
+    }
+    store
+}
+
+/// Alice's store, trusting Bob's key.
+fn alice_store(w: &World) -> MemoryOfflineStore {
+    trusting(
+        MemoryOfflineStore::new(),
+        &[("bob@example.com", w.bob_key.verifying_key())],
+    )
 }
 
 fn world(seed: u64) -> World {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let alice_key = SigningKey::generate(SignAlg::RsaSha256, &mut rng).unwrap();
     let bob_key = SigningKey::generate(SignAlg::RsaSha256, &mut rng).unwrap();
-    let mut trust = MemoryTrustedKeys::new();
-    trust.trust(ALICE, alice_key.verifying_key());
-    trust.trust("bob@example.com", bob_key.verifying_key());
+    let trust = trusting(
+        MemoryStore::new(),
+        &[
+            (ALICE, alice_key.verifying_key()),
+            ("bob@example.com", bob_key.verifying_key()),
+        ],
+    );
     World {
         rng,
         alice_key,
@@ -60,7 +82,7 @@ fn from_bob(mut s: Stanza) -> Stanza {
 #[test]
 fn bob_inits_offline_and_alice_decrypts_after_coming_back() {
     let mut w = world(1);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let published = Publisher::new(Config::default(), Audience::Subscribers, w.now + HOURS_8)
         .signing_key(&w.alice_key)
         .publish(&mut w.rng, &mut store)
@@ -102,7 +124,7 @@ fn bob_inits_offline_and_alice_decrypts_after_coming_back() {
     let mut receiver = back.receiver;
     let at = w.now + Duration::from_secs(3600);
     let accepted = receiver
-        .accept(at, from_bob(started.stanza), &mut store, &w.trust)
+        .accept(at, from_bob(started.stanza), &mut store)
         .unwrap();
     assert_eq!(accepted.peer, BOB_FULL);
     assert!(!accepted.terminated);
@@ -132,7 +154,7 @@ fn bob_inits_offline_and_alice_decrypts_after_coming_back() {
 #[test]
 fn object_encryption_terminates_in_the_first_stanza() {
     let mut w = world(2);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let published = Publisher::new(Config::default(), Audience::Everyone, w.now + HOURS_8)
         .signing_key(&w.alice_key)
         .publish(&mut w.rng, &mut store)
@@ -157,7 +179,7 @@ fn object_encryption_terminates_in_the_first_stanza() {
     // Options for everyone stay in persistent storage (XEP-0187 §6.1).
     assert_eq!(store.published_nonces().unwrap().len(), 1);
     let accepted = receiver
-        .accept(w.now, from_bob(started.stanza), &mut store, &w.trust)
+        .accept(w.now, from_bob(started.stanza), &mut store)
         .unwrap();
     assert!(accepted.terminated);
     assert!(accepted.session.is_none());
@@ -174,7 +196,7 @@ fn object_encryption_terminates_in_the_first_stanza() {
 fn replayed_stanza_is_rejected() {
     let mut w = world(3);
     for audience in [Audience::Subscribers, Audience::Everyone] {
-        let mut store = MemoryOfflineStore::new();
+        let mut store = alice_store(&w);
         let published = Publisher::new(Config::default(), audience, w.now + HOURS_8)
             .signing_key(&w.alice_key)
             .publish(&mut w.rng, &mut store)
@@ -191,12 +213,10 @@ fn replayed_stanza_is_rejected() {
         let mut receiver = Receiver::came_online(Config::default(), &mut store)
             .unwrap()
             .receiver;
-        receiver
-            .accept(w.now, stanza.clone(), &mut store, &w.trust)
-            .unwrap();
+        receiver.accept(w.now, stanza.clone(), &mut store).unwrap();
         assert_eq!(
             receiver
-                .accept(w.now, stanza.clone(), &mut store, &w.trust)
+                .accept(w.now, stanza.clone(), &mut store)
                 .unwrap_err(),
             Error::Replay
         );
@@ -207,9 +227,7 @@ fn replayed_stanza_is_rejected() {
                 .unwrap()
                 .receiver;
             assert_eq!(
-                again
-                    .accept(w.now, stanza, &mut store, &w.trust)
-                    .unwrap_err(),
+                again.accept(w.now, stanza, &mut store).unwrap_err(),
                 Error::Replay
             );
         }
@@ -219,7 +237,7 @@ fn replayed_stanza_is_rejected() {
 #[test]
 fn same_n_b_with_another_d_is_a_replay_and_forgeries_are_not_recorded() {
     let mut w = world(4);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let published = Publisher::new(Config::default(), Audience::Everyone, w.now + HOURS_8)
         .signing_key(&w.alice_key)
         .publish(&mut w.rng, &mut store)
@@ -244,14 +262,10 @@ fn same_n_b_with_another_d_is_a_replay_and_forgeries_are_not_recorded() {
         .unwrap()
         .receiver;
     assert_eq!(
-        receiver
-            .accept(w.now, forged, &mut store, &w.trust)
-            .unwrap_err(),
+        receiver.accept(w.now, forged, &mut store).unwrap_err(),
         Error::BadIdentityMac
     );
-    receiver
-        .accept(w.now, genuine, &mut store, &w.trust)
-        .unwrap();
+    receiver.accept(w.now, genuine, &mut store).unwrap();
     // The store itself refuses a repeated N_B with a fresh d (D50).
     let n_a = store.published_nonces().unwrap().remove(0);
     assert!(store.record_seen(&n_a, &[2, 3], &[9; 16]).unwrap());
@@ -262,7 +276,7 @@ fn same_n_b_with_another_d_is_a_replay_and_forgeries_are_not_recorded() {
 #[test]
 fn after_expires_it_is_discarded_undecrypted() {
     let mut w = world(5);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let expires = w.now + HOURS_8;
     let published = Publisher::new(Config::default(), Audience::Subscribers, expires)
         .signing_key(&w.alice_key)
@@ -288,28 +302,29 @@ fn after_expires_it_is_discarded_undecrypted() {
         .receiver;
     // Untrusting Bob would fail at his identity; Expired comes before any
     // cryptography, so an empty trust set gives Expired too.
-    let nobody = MemoryTrustedKeys::new();
+    store
+        .forget_key(
+            "bob@example.com",
+            &esession_wire::key_bytes(&w.bob_key.verifying_key()).unwrap(),
+        )
+        .unwrap();
     assert_eq!(
         receiver
-            .accept(expires, stanza.clone(), &mut store, &nobody)
+            .accept(expires, stanza.clone(), &mut store)
             .unwrap_err(),
         Error::Expired
     );
+    let mut store = trusting(store, &[("bob@example.com", w.bob_key.verifying_key())]);
     // And nothing was recorded: it was not processed at all.
     receiver
-        .accept(
-            expires - Duration::from_secs(1),
-            stanza,
-            &mut store,
-            &w.trust,
-        )
+        .accept(expires - Duration::from_secs(1), stanza, &mut store)
         .unwrap();
 }
 
 #[test]
 fn options_form_with_a_bad_signature_is_refused_by_bob() {
     let mut w = world(6);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let published = Publisher::new(Config::default(), Audience::Subscribers, w.now + HOURS_8)
         .signing_key(&w.alice_key)
         .publish(&mut w.rng, &mut store)
@@ -338,9 +353,13 @@ fn options_form_with_a_bad_signature_is_refused_by_bob() {
         Error::UntrustedOptions
     );
     // 3. A valid signature by a key Bob does not trust for Alice.
-    let mut only_bob = MemoryTrustedKeys::new();
-    only_bob.trust("bob@example.com", w.bob_key.verifying_key());
-    only_bob.trust("mallory@example.net", w.alice_key.verifying_key());
+    let only_bob = trusting(
+        MemoryStore::new(),
+        &[
+            ("bob@example.com", w.bob_key.verifying_key()),
+            ("mallory@example.net", w.alice_key.verifying_key()),
+        ],
+    );
     assert_eq!(
         bob.check_options(w.now, ALICE, &published.item, &only_bob)
             .unwrap_err(),
@@ -365,7 +384,7 @@ fn options_form_with_a_bad_signature_is_refused_by_bob() {
 #[test]
 fn match_resource_is_honoured() {
     let mut w = world(7);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let mut config = Config::default();
     config.stanzas = vec!["message".into(), "presence".into(), "iq".into()];
     let published = Publisher::new(config.clone(), Audience::Subscribers, w.now + HOURS_8)
@@ -439,14 +458,14 @@ fn untrusted_bob_and_tampered_content_are_refused_silently() {
     let mut receiver = Receiver::came_online(Config::default(), &mut store)
         .unwrap()
         .receiver;
-    let mut only_alice = MemoryTrustedKeys::new();
-    only_alice.trust(ALICE, w.alice_key.verifying_key());
+    // Alice's store does not trust Bob's key yet.
     assert_eq!(
         receiver
-            .accept(w.now, stanza.clone(), &mut store, &only_alice)
+            .accept(w.now, stanza.clone(), &mut store)
             .unwrap_err(),
         Error::UntrustedPeer
     );
+    let mut store = trusting(store, &[("bob@example.com", w.bob_key.verifying_key())]);
     // Tampered <data/>: the init verifies, the content does not.
     let xml = stanza.to_xml();
     let at = xml.find("<data>").unwrap() + 6;
@@ -454,16 +473,16 @@ fn untrusted_bob_and_tampered_content_are_refused_silently() {
     t[at] = if t[at] == b'A' { b'B' } else { b'A' };
     let t = Stanza::parse(std::str::from_utf8(&t).unwrap()).unwrap();
     assert_eq!(
-        receiver.accept(w.now, t, &mut store, &w.trust).unwrap_err(),
+        receiver.accept(w.now, t, &mut store).unwrap_err(),
         Error::BadContent
     );
     // An init for an N_A Alice never published.
-    let mut other = MemoryOfflineStore::new();
+    let mut other = alice_store(&w);
     let mut r2 = Receiver::came_online(Config::default(), &mut other)
         .unwrap()
         .receiver;
     assert_eq!(
-        r2.accept(w.now, stanza, &mut other, &w.trust).unwrap_err(),
+        r2.accept(w.now, stanza, &mut other).unwrap_err(),
         Error::UnknownNonce
     );
 }
@@ -471,7 +490,7 @@ fn untrusted_bob_and_tampered_content_are_refused_silently() {
 #[test]
 fn options_form_and_pep_stanzas() {
     let mut w = world(9);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let dsa_free = Publisher::new(Config::default(), Audience::Subscribers, w.now + HOURS_8)
         .signing_key(&w.alice_key)
         .signing_key(&w.bob_key)
@@ -561,7 +580,7 @@ fn options_form_and_pep_stanzas() {
 #[test]
 fn bob_refuses_options_he_cannot_support() {
     let mut w = world(10);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let published = Publisher::new(Config::default(), Audience::Subscribers, w.now + HOURS_8)
         .signing_key(&w.alice_key)
         .publish(&mut w.rng, &mut store)
@@ -579,7 +598,7 @@ fn bob_refuses_options_he_cannot_support() {
 #[test]
 fn published_record_holds_n_a_every_x_and_expires() {
     let mut w = world(11);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let expires = w.now + HOURS_8;
     let p1 = Publisher::new(Config::default(), Audience::Subscribers, expires)
         .signing_key(&w.alice_key)
@@ -620,7 +639,7 @@ fn published_record_holds_n_a_every_x_and_expires() {
 #[test]
 fn bob_refuses_an_invalid_e_and_sends_nothing() {
     let mut w = world(12);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let published = Publisher::new(Config::default(), Audience::Subscribers, w.now + HOURS_8)
         .signing_key(&w.alice_key)
         .publish(&mut w.rng, &mut store)
@@ -649,7 +668,7 @@ fn bob_refuses_an_invalid_e_and_sends_nothing() {
 #[test]
 fn offline_init_has_no_pubkey_field_and_alice_never_answers() {
     let mut w = world(13);
-    let mut store = MemoryOfflineStore::new();
+    let mut store = alice_store(&w);
     let published = Publisher::new(Config::default(), Audience::Everyone, w.now + HOURS_8)
         .signing_key(&w.alice_key)
         .publish(&mut w.rng, &mut store)
@@ -670,10 +689,97 @@ fn offline_init_has_no_pubkey_field_and_alice_never_answers() {
         .unwrap()
         .receiver;
     let accepted = r
-        .accept(w.now, from_bob(started.stanza), &mut store, &w.trust)
+        .accept(w.now, from_bob(started.stanza), &mut store)
         .unwrap();
     // Receiving Bob's terminate yields no stanza to send (XEP-0187 §5), and
     // the session offers no way to send at all (§4).
     let opened = accepted.session.unwrap().open(from_bob(end)).unwrap();
     assert!(opened.terminated);
+}
+
+/// One home for Bob's choice rules: the same offer, including the older
+/// `otr` spelling of the logging field (D20: `false` = may, `true` =
+/// mustnot), gives the same choice online (msg1) and offline (the options
+/// form), through each layer's own entry point.
+#[test]
+fn the_same_offer_gives_the_same_choice_online_and_offline() {
+    use esession_online::negotiated::{self, Exchange};
+    use esession_wire::{LoggingVar, NormProfile, OfflineOptions};
+
+    let mut w = world(11);
+    let mut store = alice_store(&w);
+    let published = Publisher::new(Config::default(), Audience::Everyone, w.now + HOURS_8)
+        .signing_key(&w.alice_key)
+        .publish(&mut w.rng, &mut store)
+        .unwrap();
+    // Alice's offer rewritten with `otr` values and lists in her own order.
+    let mut offer = published.options.offer.clone();
+    offer.logging_var = LoggingVar::Otr;
+    offer.logging = vec!["true".into(), "false".into()];
+    offer.modp = vec![5, 14];
+    offer.stanzas = vec!["presence".into(), "message".into()];
+    offer.rekey_freq = 1000;
+    let mut options = OfflineOptions {
+        offer: offer.clone(),
+        signs: Vec::new(),
+        ..published.options.clone()
+    };
+    if let esession_wire::DhValues::Keys(e) = &mut options.offer.dh {
+        e.reverse(); // one e per group, in the new modp order
+    }
+    let signed = options
+        .to_wire()
+        .unwrap()
+        .form_bytes(NormProfile::Xep)
+        .unwrap();
+    options.signs = vec![w.alice_key.sign(&signed, &mut w.rng).unwrap()];
+    let item = options.to_wire().unwrap().into_element();
+
+    let mut config = Config::default();
+    config.logging = vec!["mustnot".into()];
+    config.stanzas = vec!["message".into(), "presence".into()];
+    let bob = Initiator::new(config.clone(), &w.bob_key).unwrap();
+    let offline = bob.check_options(w.now, ALICE, &item, &w.trust).unwrap();
+    let offline = &offline.chosen().negotiated;
+
+    let mut online_offer = offer;
+    online_offer.sas_algs = vec![negotiated::SAS28X5.into()];
+    let online = negotiated::choose(&config, &online_offer, Exchange::FourMessage, None)
+        .unwrap()
+        .negotiated;
+
+    // `otr` true means logging must not happen: Bob's policy allows it.
+    assert_eq!(offline.logging, "true");
+    for (what, on, off) in [
+        ("logging", &online.logging, &offline.logging),
+        (
+            "modp",
+            &online.modp.number().to_string(),
+            &offline.modp.number().to_string(),
+        ),
+        (
+            "cipher",
+            &online.cipher.name().to_owned(),
+            &offline.cipher.name().to_owned(),
+        ),
+        (
+            "hash",
+            &online.hash.name().to_owned(),
+            &offline.hash.name().to_owned(),
+        ),
+        (
+            "stanzas",
+            &online.stanzas.join(","),
+            &offline.stanzas.join(","),
+        ),
+        (
+            "rekey_freq",
+            &online.rekey_freq.to_string(),
+            &offline.rekey_freq.to_string(),
+        ),
+    ] {
+        assert_eq!(on, off, "{what}");
+    }
+    assert_eq!(offline.modp.number(), 5);
+    assert_eq!(offline.stanzas, ["presence", "message"]);
 }

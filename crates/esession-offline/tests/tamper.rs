@@ -11,18 +11,16 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use esession_crypto::sign::{SignAlg, SigningKey};
-use esession_offline::{
-    Audience, Initiator, MemoryOfflineStore, MemoryTrustedKeys, Publisher, Receiver,
-};
-use esession_online::Config;
+use esession_offline::{Audience, Initiator, MemoryOfflineStore, Publisher, Receiver};
+use esession_online::{Config, MemoryStore, SessionStore, TrustedKey};
 use esession_wire::{Element, Stanza, StanzaKind};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 
 struct Fixture {
+    /// Alice's store: her published values, Bob's key trusted.
     store: MemoryOfflineStore,
-    trust: MemoryTrustedKeys,
     stanza: String,
     now: SystemTime,
 }
@@ -33,11 +31,14 @@ fn fixture() -> &'static Fixture {
         let mut rng = ChaCha20Rng::seed_from_u64(187);
         let alice = SigningKey::generate(SignAlg::RsaSha256, &mut rng).unwrap();
         let bob = SigningKey::generate(SignAlg::RsaSha256, &mut rng).unwrap();
-        let mut trust = MemoryTrustedKeys::new();
-        trust.trust("alice@example.org", alice.verifying_key());
-        trust.trust("bob@example.com", bob.verifying_key());
+        let trusted = |k: &SigningKey| TrustedKey::of(&k.verifying_key(), "known").unwrap();
+        let mut trust = MemoryStore::new();
+        trust
+            .trust_key("alice@example.org", trusted(&alice))
+            .unwrap();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let mut store = MemoryOfflineStore::new();
+        store.trust_key("bob@example.com", trusted(&bob)).unwrap();
         let published = Publisher::new(
             Config::default(),
             Audience::Everyone,
@@ -59,7 +60,6 @@ fn fixture() -> &'static Fixture {
         s.set_attr("from", "bob@example.com/laptop");
         Fixture {
             store,
-            trust,
             stanza: s.to_xml(),
             now,
         }
@@ -87,7 +87,7 @@ proptest! {
         if let Ok(text) = std::str::from_utf8(&bytes)
             && let Ok(tampered) = Stanza::parse(text)
         {
-            match receiver.accept(f.now, tampered, &mut store, &f.trust) {
+            match receiver.accept(f.now, tampered, &mut store) {
                 Err(_) => {}
                 // The only change that verifies is one that takes <c/> out of
                 // the XEP-0200 namespace: the content is then simply missing,
@@ -99,7 +99,7 @@ proptest! {
             }
         }
         let genuine = Stanza::parse(&f.stanza).unwrap();
-        let result = receiver.accept(f.now, genuine, &mut store, &f.trust);
+        let result = receiver.accept(f.now, genuine, &mut store);
         if stripped {
             prop_assert_eq!(result.unwrap_err(), esession_offline::Error::Replay);
         } else {

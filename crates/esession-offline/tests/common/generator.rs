@@ -13,10 +13,10 @@ use esession_crypto::dh::{DhPrivateKey, ExponentPolicy, ModpGroup};
 use esession_crypto::mpi;
 use esession_crypto::sign::{PublicKeyComponents, SigningKey};
 use esession_offline::{
-    Audience, Initiator, MemoryOfflineStore, MemoryTrustedKeys, OfflineStore, OpenInput, Publisher,
-    Receiver, key_value_bytes, open_identity,
+    Audience, Initiator, MemoryOfflineStore, OfflineStore, OpenInput, Publisher, Receiver,
+    open_identity,
 };
-use esession_online::Config;
+use esession_online::{Config, MemoryStore, SessionStore, TrustedKey};
 use esession_sigma::counters::Counters;
 use esession_wire::{Element, Negotiation, NormProfile, Stanza, StanzaKind};
 use rand_chacha::ChaCha20Rng;
@@ -123,7 +123,7 @@ fn sign_key_json(k: &SigningKey) -> Value {
         "alg": k.alg().uri(),
         "modulus": hx(&modulus),
         "exponent": hx(&exponent),
-        "key_value": String::from_utf8(key_value_bytes(&k.verifying_key()).unwrap()).unwrap(),
+        "key_value": String::from_utf8(esession_wire::key_bytes(&k.verifying_key()).unwrap()).unwrap(),
         "pkcs8": hx(k.to_pkcs8_der().unwrap().as_bytes()),
     })
 }
@@ -146,9 +146,11 @@ pub fn build(sc: &Scenario) -> Value {
     let mut rng = ChaCha20Rng::seed_from_u64(sc.seed);
     let alice_key = SigningKey::generate_rsa(2048, &mut rng).unwrap();
     let bob_key = SigningKey::generate_rsa(2048, &mut rng).unwrap();
-    let mut trust = MemoryTrustedKeys::new();
-    trust.trust("alice@example.org", alice_key.verifying_key());
-    trust.trust("bob@example.com", bob_key.verifying_key());
+    let trusted = |k: &SigningKey| TrustedKey::of(&k.verifying_key(), "known").unwrap();
+    let mut trust = MemoryStore::new();
+    trust
+        .trust_key("alice@example.org", trusted(&alice_key))
+        .unwrap();
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let expires = now + Duration::from_secs(12 * 3600);
 
@@ -159,6 +161,9 @@ pub fn build(sc: &Scenario) -> Value {
 
     // Alice publishes.
     let mut store = MemoryOfflineStore::new();
+    store
+        .trust_key("bob@example.com", trusted(&bob_key))
+        .unwrap();
     let mut publisher =
         Publisher::new(config.clone(), sc.audience, expires).signing_key(&alice_key);
     if let Some(r) = sc.match_resource {
@@ -183,8 +188,8 @@ pub fn build(sc: &Scenario) -> Value {
     let checked = bob
         .check_options(now, "alice@example.org", &published.item, &trust)
         .unwrap();
-    let chosen = checked.chosen().clone();
-    let y = DhPrivateKey::generate(chosen.group, ExponentPolicy::Rfc3526, 128, &mut rng).unwrap();
+    let chosen = checked.chosen().negotiated.clone();
+    let y = DhPrivateKey::generate(chosen.modp, ExponentPolicy::Rfc3526, 128, &mut rng).unwrap();
     bob.pin_y_for_tests(y.to_bytes().as_bytes());
     let started = bob
         .start(
@@ -209,13 +214,14 @@ pub fn build(sc: &Scenario) -> Value {
     // Re-read what went on the wire, as Alice does.
     let init = Stanza::parse(&init_xml).unwrap();
     let neg = init.negotiation().unwrap().unwrap();
-    let Negotiation::OfflineInit(resp) = &neg.message else {
+    let Negotiation::OfflineInit(offline_init) = &neg.message else {
         unreachable!()
     };
+    let resp = &offline_init.response;
     let form_b = neg.form.form_bytes(NormProfile::Xep).unwrap();
     let x = DhPrivateKey::from_bytes(
-        chosen.group,
-        record.x_for(chosen.group.number()).unwrap().as_bytes(),
+        chosen.modp,
+        record.x_for(chosen.modp.number()).unwrap().as_bytes(),
     )
     .unwrap();
     let shared = x.shared_secret(&resp.dhkey).unwrap();
@@ -230,7 +236,7 @@ pub fn build(sc: &Scenario) -> Value {
         c_a: resp.counter,
         id_b: resp.identity.as_deref().unwrap(),
         m_b: resp.mac.as_deref().unwrap(),
-        sign_alg: chosen.sign_alg,
+        sign_alg: chosen.sign_alg.unwrap(),
     })
     .unwrap();
     let k = esession_sigma::keys::k_dh(chosen.hash, shared.as_bytes());
@@ -266,9 +272,7 @@ pub fn build(sc: &Scenario) -> Value {
         .unwrap()
         .receiver;
     let at = now + Duration::from_secs(3600);
-    let accepted = receiver
-        .accept(at, init.clone(), &mut store, &trust)
-        .unwrap();
+    let accepted = receiver.accept(at, init.clone(), &mut store).unwrap();
     assert_eq!(accepted.terminated, sc.terminate_in_init);
     let mut stanzas = Vec::new();
     let mut counter = opened.next_c_b;
