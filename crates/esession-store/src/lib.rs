@@ -3,17 +3,15 @@
 //! Stores for the long-lived state of XMPP Encrypted Sessions, behind the
 //! traits the protocol crates define:
 //!
-//! - retained secrets ([`RetainedSecretStore`], XEP-0116 §4.6.4, §4.8.1,
-//!   DECISIONS D34): [`MemoryStore`] in memory, [`SqliteStore`] on disk;
-//! - Alice's offline private values and seen d/N_B values ([`OfflineStore`],
-//!   XEP-0187 §3.1, §3.4, DECISIONS D50): [`MemoryOfflineStore`] in memory,
-//!   [`SqliteStore`] on disk;
-//! - trusted public keys with petnames ([`TrustStore`], XEP-0116 §8.5, and
-//!   [`TrustedKeys`], XEP-0187 §3.2): [`MemoryTrustStore`] and
-//!   [`MemoryTrustedKeys`] in memory, [`SqliteStore`] on disk.
+//! - retained secrets (XEP-0116 §4.6.4, §4.8.1, DECISIONS D34, D37) and
+//!   trusted public keys with petnames (XEP-0116 §8.5, XEP-0187 §3.2, §3.4):
+//!   [`SessionStore`];
+//! - Alice's offline private values and seen d/N_B values (XEP-0187 §3.1,
+//!   §3.4, DECISIONS D50): [`OfflineStore`], which extends [`SessionStore`].
 //!
-//! The in-memory stores are defined next to their traits in the protocol
-//! crates and re-exported here.
+//! [`SqliteStore`] implements both on disk, on one connection;
+//! [`MemoryStore`] and [`MemoryOfflineStore`] (defined next to their traits
+//! in the protocol crates and re-exported here) keep everything in memory.
 //!
 //! [`SqliteStore`] is the embedded default: one SQLite file (bundled SQLite,
 //! no system library needed) holding every secret encrypted at rest under a
@@ -21,9 +19,9 @@
 //!
 //! ```text
 //!  protocol drivers (esession-online, esession-offline)
-//!        │ RetainedSecretStore::{secrets, other_secrets, store, mark_verified}
+//!        │ SessionStore::{secrets, store_secret, secret_proven, mark_verified, …,
+//!        │                trusted_keys, jids_trusting, trust_key, forget_key}
 //!        │ OfflineStore::{save_published, published, record_seen, …}
-//!        │ TrustStore::{keys_for, jids_for, trust, forget}, TrustedKeys::keys_for
 //!        ▼
 //!  SqliteStore ── seal/open: XChaCha20-Poly1305(StoreKey, random nonce,
 //!        │                   AAD = table, account, peer, slot, metadata)
@@ -37,7 +35,7 @@
 //! ```
 //! use std::time::SystemTime;
 //! use esession_crypto::SecretBytes;
-//! use esession_online::{RetainedSecret, RetainedSecretStore};
+//! use esession_online::{RetainedSecret, SessionStore};
 //! use esession_store::{SqliteStore, StoreKey};
 //! # let dir = std::env::temp_dir().join(format!("esession-store-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir).unwrap();
@@ -45,14 +43,12 @@
 //! let path = dir.join("alice.sqlite");
 //! let now = SystemTime::now();
 //! let mut store = SqliteStore::open(&path, &key, "alice@example.org")?;
-//! store.store("bob@example.com", None, RetainedSecret {
-//!     secret: SecretBytes::new(vec![7; 32]), stored_at: now, verified: false,
-//! });
-//! assert_eq!(store.take_error(), None);
+//! store.store_secret("bob@example.com", None,
+//!                    RetainedSecret::new(SecretBytes::new(vec![7; 32]), now))?;
 //! drop(store);
 //!
 //! let store = SqliteStore::open(&path, &key, "alice@example.org")?;
-//! assert_eq!(store.try_secrets("bob@example.com", now)?[0].secret.as_bytes(), &[7; 32]);
+//! assert_eq!(store.secrets("bob@example.com", now)?[0].secret.as_bytes(), &[7; 32]);
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! # Ok::<(), esession_store::Error>(())
 //! ```
@@ -62,7 +58,8 @@
 //! Secret values are never written in clear: each is sealed with
 //! XChaCha20-Poly1305 under the store key and a fresh random 24-byte nonce.
 //! The metadata needed to find rows stays in clear: account and contact bare
-//! JIDs, storage times, the `verified` flag and the insertion order. It is
+//! JIDs, storage times, the `verified` and `pending` flags, the slot a
+//! pending secret is to replace, and the insertion order. It is
 //! bound to the ciphertext as associated data, so it cannot be changed or
 //! moved between rows without [`Error::Tampered`]; deleting rows, or
 //! restoring an older copy of the whole file, cannot be detected by a store
@@ -84,15 +81,16 @@
 //! See [`sqlite`] for versioning, [`retained`] and [`offline`] for the
 //! table layouts. Version 1: `meta` (key check) and `retained_secret`;
 //! version 2 adds `offline_published`, `offline_seen` and [`trust`]'s
-//! `trusted_key`.
+//! `trusted_key`; version 3 adds the `pending` and `replaces_slot` columns
+//! of `retained_secret` (D37).
 //! Opening a file written by a newer version fails with
 //! [`Error::UnsupportedSchema`] and leaves it untouched.
 //!
-//! ## Errors through infallible traits
+//! ## Errors
 //!
-//! The protocol traits return no errors. [`SqliteStore`] implements them by
-//! calling its `try_*` methods; on failure a read returns nothing and a write
-//! is rolled back, and the error waits in [`SqliteStore::take_error`].
+//! Every trait method returns this crate's [`Error`]; the protocol crates
+//! hand it to the application as their own typed store error (the session
+//! never reports itself established on a secret that was not written).
 
 mod error;
 mod key;
@@ -102,10 +100,8 @@ pub mod sqlite;
 pub mod trust;
 
 pub use error::Error;
-pub use esession_offline::{MemoryOfflineStore, MemoryTrustedKeys, OfflineStore, TrustedKeys};
-pub use esession_online::{
-    MemoryStore, MemoryTrustStore, RetainedSecret, RetainedSecretStore, TrustStore, TrustedKey,
-};
+pub use esession_offline::{MemoryOfflineStore, OfflineStore};
+pub use esession_online::{MemoryStore, RetainedSecret, SessionStore, TrustedKey};
 pub use key::{KEY_LEN, StoreKey};
 pub use retained::MAX_SECRET_LEN;
 pub use sqlite::{APPLICATION_ID, SCHEMA_VERSION, SqliteStore};

@@ -176,8 +176,6 @@ impl SqliteStore {
 }
 
 impl OfflineStore for SqliteStore {
-    type Error = Error;
-
     fn save_published(&mut self, published: PublishedOptions) -> Result<(), Error> {
         let p = &published;
         if p.n_a.is_empty() || p.n_a.len() > MAX_NONCE_LEN {

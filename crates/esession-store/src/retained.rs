@@ -9,25 +9,30 @@
 //! | `account`, `peer` | clear | bare JIDs of the account and the contact |
 //! | `stored_secs`, `stored_nanos` | clear | when it was stored (Unix time) |
 //! | `verified` | clear | 1 once the chain was SAS-verified (O7) |
+//! | `pending` | clear | 1 for Bob's new secret not yet proven accepted (D37, schema 3) |
+//! | `replaces_slot` | clear | for a pending row, the slot of the secret it is to replace |
 //! | `nonce`, `ciphertext` | — | XChaCha20-Poly1305 of the secret |
 //!
 //! The associated data is `("retained_secret", account, peer, slot,
-//! stored_secs, stored_nanos, verified)`, so the clear columns are
-//! authenticated: a row moved to another contact, an extended lifetime or a
-//! forged `verified` flag fails with [`Error::Tampered`]. Marking a secret
-//! verified re-seals its row with a new nonce.
+//! stored_secs, stored_nanos, verified)`, followed for a pending row by
+//! `(1, replaces_slot)`, so the clear columns are authenticated: a row moved
+//! to another contact, an extended lifetime, a forged `verified` flag or a
+//! pending row passed off as settled fails with [`Error::Tampered`]. Marking
+//! a secret verified or settling a pending one re-seals its row with a new
+//! nonce.
 //!
 //! Storing runs in one transaction: remove the replaced SRS (wherever it is
-//! held, D34's extended search), insert the new row, and delete all but the
-//! [`MAX_SECRETS_PER_PEER`] newest rows of the contact.
+//! held, D34's extended search) unless the new secret is pending, insert
+//! the new row, and delete all but the [`MAX_SECRETS_PER_PEER`] newest rows
+//! of the contact. Settling a pending pair (D37) is one transaction too.
 
 use std::time::SystemTime;
 
 use esession_crypto::SecretBytes;
-use esession_online::{MAX_SECRETS_PER_PEER, RetainedSecret, RetainedSecretStore, SECRET_LIFETIME};
+use esession_online::{MAX_SECRETS_PER_PEER, RetainedSecret, SECRET_LIFETIME};
 use rand::TryRng;
 use rand::rngs::SysRng;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use subtle::ConstantTimeEq;
 
 use crate::Error;
@@ -48,6 +53,8 @@ struct Row {
     stored_secs: i64,
     stored_nanos: i64,
     verified: i64,
+    pending: i64,
+    replaces_slot: Option<Vec<u8>>,
     nonce: Vec<u8>,
     ciphertext: Vec<u8>,
 }
@@ -58,14 +65,24 @@ impl Row {
     }
 
     fn verified(&self) -> Result<bool, Error> {
-        match self.verified {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(Error::Corrupt {
-                table: TABLE,
-                what: "verified is not 0 or 1",
-            }),
-        }
+        flag(self.verified, "verified is not 0 or 1")
+    }
+
+    fn pending(&self) -> Result<bool, Error> {
+        flag(self.pending, "pending is not 0 or 1")
+    }
+
+    /// The associated data the row must have been sealed with.
+    fn aad(&self, account: &str, verified: bool, pending: bool) -> Vec<u8> {
+        row_aad(
+            account,
+            &self.peer,
+            &self.slot,
+            self.stored_secs,
+            self.stored_nanos,
+            verified,
+            pending.then_some(self.replaces_slot.as_deref().unwrap_or_default()),
+        )
     }
 
     /// Decrypts and authenticates the row.
@@ -84,23 +101,28 @@ impl Row {
         }
         let stored_at = self.stored_at()?;
         let verified = self.verified()?;
-        let ad = row_aad(
-            account,
-            &self.peer,
-            &self.slot,
-            self.stored_secs,
-            self.stored_nanos,
-            verified,
-        );
+        let pending = self.pending()?;
+        let ad = self.aad(account, verified, pending);
         let secret = cipher.open(TABLE, &ad, &self.nonce, &self.ciphertext)?;
         Ok(RetainedSecret {
             secret: SecretBytes::from_slice(&secret),
             stored_at,
             verified,
+            pending,
         })
     }
 }
 
+fn flag(v: i64, what: &'static str) -> Result<bool, Error> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Error::Corrupt { table: TABLE, what }),
+    }
+}
+
+/// A row's associated data; `pending` carries the slot a pending row is to
+/// replace (empty if none). Rows that are not pending keep the schema-1 form.
 fn row_aad(
     account: &str,
     peer: &str,
@@ -108,20 +130,20 @@ fn row_aad(
     secs: i64,
     nanos: i64,
     verified: bool,
+    pending: Option<&[u8]>,
 ) -> Vec<u8> {
-    aad(&[
-        TABLE.as_bytes(),
-        account.as_bytes(),
-        peer.as_bytes(),
-        slot,
-        &secs.to_be_bytes(),
-        &nanos.to_be_bytes(),
-        &[u8::from(verified)],
-    ])
+    let mut parts: Vec<&[u8]> = vec![TABLE.as_bytes(), account.as_bytes(), peer.as_bytes(), slot];
+    let (secs, nanos) = (secs.to_be_bytes(), nanos.to_be_bytes());
+    let verified = [u8::from(verified)];
+    parts.extend([&secs[..], &nanos[..], &verified[..]]);
+    if let Some(replaces) = pending {
+        parts.extend([&[1u8][..], replaces]);
+    }
+    aad(&parts)
 }
 
-const SELECT: &str =
-    "SELECT seq, slot, peer, stored_secs, stored_nanos, verified, nonce, ciphertext
+const SELECT: &str = "SELECT seq, slot, peer, stored_secs, stored_nanos, verified, pending,
+                             replaces_slot, nonce, ciphertext
                       FROM retained_secret";
 
 fn read_rows(
@@ -138,8 +160,10 @@ fn read_rows(
             stored_secs: r.get(3)?,
             stored_nanos: r.get(4)?,
             verified: r.get(5)?,
-            nonce: r.get(6)?,
-            ciphertext: r.get(7)?,
+            pending: r.get(6)?,
+            replaces_slot: r.get(7)?,
+            nonce: r.get(8)?,
+            ciphertext: r.get(9)?,
         })
     })?;
     let mut out = Vec::new();
@@ -166,9 +190,71 @@ fn live(row: &Row, now: SystemTime) -> Result<bool, Error> {
         .is_ok_and(|age| age >= SECRET_LIFETIME))
 }
 
+/// The row of `peer` holding `secret`, if any.
+fn find(
+    tx: &Transaction<'_>,
+    cipher: &RowCipher,
+    account: &str,
+    peer: &str,
+    secret: &SecretBytes,
+) -> Result<Option<Row>, Error> {
+    for row in read_rows(tx, "account = ?1 AND peer = ?2", params![account, peer])? {
+        let held = row.open(cipher, account)?;
+        if bool::from(held.secret.as_bytes().ct_eq(secret.as_bytes())) {
+            return Ok(Some(row));
+        }
+    }
+    Ok(None)
+}
+
+/// Re-seals `row` with new `verified` and `pending` flags (a pending row
+/// becoming settled loses its replaces_slot).
+fn reseal(
+    tx: &Transaction<'_>,
+    cipher: &RowCipher,
+    account: &str,
+    row: &Row,
+    verified: bool,
+    pending: bool,
+) -> Result<(), Error> {
+    let held = row.open(cipher, account)?;
+    let replaces = if pending {
+        row.replaces_slot.clone()
+    } else {
+        None
+    };
+    let ad = row_aad(
+        account,
+        &row.peer,
+        &row.slot,
+        row.stored_secs,
+        row.stored_nanos,
+        verified,
+        pending.then_some(replaces.as_deref().unwrap_or_default()),
+    );
+    let sealed = cipher.seal(&ad, held.secret.as_bytes())?;
+    tx.execute(
+        "UPDATE retained_secret SET verified = ?1, pending = ?2, replaces_slot = ?3,
+             nonce = ?4, ciphertext = ?5 WHERE seq = ?6",
+        params![
+            i64::from(verified),
+            i64::from(pending),
+            replaces,
+            sealed.nonce,
+            sealed.ciphertext,
+            row.seq
+        ],
+    )?;
+    Ok(())
+}
+
 impl SqliteStore {
     /// The non-expired secrets held for `peer`, most recent first.
-    pub fn try_secrets(&self, peer: &str, now: SystemTime) -> Result<Vec<RetainedSecret>, Error> {
+    pub(crate) fn read_secrets(
+        &self,
+        peer: &str,
+        now: SystemTime,
+    ) -> Result<Vec<RetainedSecret>, Error> {
         let rows = read_rows(
             &self.conn,
             "account = ?1 AND peer = ?2",
@@ -185,7 +271,7 @@ impl SqliteStore {
 
     /// The non-expired secrets held for every other contact (D34's extended
     /// search), grouped by contact, each contact's most recent first.
-    pub fn try_other_secrets(
+    pub(crate) fn read_other_secrets(
         &self,
         peer: &str,
         now: SystemTime,
@@ -206,10 +292,10 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Stores `new` for `peer`, removing the replaced SRS `replaces` (held
-    /// for `replaces.0`) and keeping at most [`MAX_SECRETS_PER_PEER`]
-    /// secrets for `peer`, all in one transaction.
-    pub fn try_store(
+    /// Stores `new` for `peer` (see [`esession_online::SessionStore::store_secret`]),
+    /// keeping at most [`MAX_SECRETS_PER_PEER`] secrets for `peer`, in one
+    /// transaction.
+    pub(crate) fn write_secret(
         &mut self,
         peer: &str,
         replaces: Option<(&str, &SecretBytes)>,
@@ -226,32 +312,38 @@ impl SqliteStore {
         SysRng
             .try_fill_bytes(&mut slot)
             .map_err(|_| Error::Random)?;
-        let ad = row_aad(&self.account, peer, &slot, secs, nanos, new.verified);
-        let sealed = self.cipher.seal(&ad, new.secret.as_bytes())?;
-
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some((old_peer, old)) = replaces {
-            let rows = read_rows(
-                &tx,
-                "account = ?1 AND peer = ?2",
-                params![self.account, old_peer],
-            )?;
-            for row in rows {
-                let held = row.open(&self.cipher, &self.account)?;
-                if bool::from(held.secret.as_bytes().ct_eq(old.as_bytes())) {
-                    tx.execute(
-                        "DELETE FROM retained_secret WHERE seq = ?1",
-                        params![row.seq],
-                    )?;
-                }
+        let mut replaces_slot = None;
+        if let Some((old_peer, old)) = replaces
+            && let Some(row) = find(&tx, &self.cipher, &self.account, old_peer, old)?
+        {
+            if new.pending {
+                replaces_slot = Some(row.slot);
+            } else {
+                tx.execute(
+                    "DELETE FROM retained_secret WHERE seq = ?1",
+                    params![row.seq],
+                )?;
             }
         }
+        let ad = row_aad(
+            &self.account,
+            peer,
+            &slot,
+            secs,
+            nanos,
+            new.verified,
+            new.pending
+                .then_some(replaces_slot.as_deref().unwrap_or_default()),
+        );
+        let sealed = self.cipher.seal(&ad, new.secret.as_bytes())?;
         tx.execute(
             "INSERT INTO retained_secret
-                 (slot, account, peer, stored_secs, stored_nanos, verified, nonce, ciphertext)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (slot, account, peer, stored_secs, stored_nanos, verified, pending,
+                  replaces_slot, nonce, ciphertext)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 slot.as_slice(),
                 self.account,
@@ -259,6 +351,8 @@ impl SqliteStore {
                 secs,
                 nanos,
                 i64::from(new.verified),
+                i64::from(new.pending),
+                replaces_slot,
                 sealed.nonce,
                 sealed.ciphertext
             ],
@@ -273,35 +367,64 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Marks `secret` of `peer` as SAS-verified (O7), re-sealing its row.
-    pub fn try_mark_verified(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Error> {
+    /// The peer proved it holds `secret` of `peer` (D37): see
+    /// [`esession_online::SessionStore::secret_proven`]. One transaction.
+    pub(crate) fn prove_secret(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Error> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let rows = read_rows(
-            &tx,
-            "account = ?1 AND peer = ?2 AND verified = 0",
-            params![self.account, peer],
-        )?;
-        for row in rows {
-            let held = row.open(&self.cipher, &self.account)?;
-            if !bool::from(held.secret.as_bytes().ct_eq(secret.as_bytes())) {
-                continue;
+        if let Some(row) = find(&tx, &self.cipher, &self.account, peer, secret)? {
+            if row.pending()? {
+                if let Some(replaced) = &row.replaces_slot {
+                    tx.execute(
+                        "DELETE FROM retained_secret WHERE account = ?1 AND slot = ?2",
+                        params![self.account, replaced],
+                    )?;
+                }
+                reseal(
+                    &tx,
+                    &self.cipher,
+                    &self.account,
+                    &row,
+                    row.verified()?,
+                    false,
+                )?;
             }
-            let ad = row_aad(
-                &self.account,
-                &row.peer,
-                &row.slot,
-                row.stored_secs,
-                row.stored_nanos,
-                true,
-            );
-            let sealed = self.cipher.seal(&ad, held.secret.as_bytes())?;
+            // A pending secret that was to replace this one lost.
             tx.execute(
-                "UPDATE retained_secret SET verified = 1, nonce = ?1, ciphertext = ?2
-                 WHERE seq = ?3",
-                params![sealed.nonce, sealed.ciphertext, row.seq],
+                "DELETE FROM retained_secret
+                 WHERE account = ?1 AND pending = 1 AND replaces_slot = ?2",
+                params![self.account, row.slot],
             )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Destroys `secret` of `peer`.
+    pub(crate) fn delete_secret(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(row) = find(&tx, &self.cipher, &self.account, peer, secret)? {
+            tx.execute(
+                "DELETE FROM retained_secret WHERE seq = ?1",
+                params![row.seq],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks `secret` of `peer` as SAS-verified (O7), re-sealing its row.
+    pub(crate) fn verify_secret(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(row) = find(&tx, &self.cipher, &self.account, peer, secret)?
+            && !row.verified()?
+        {
+            reseal(&tx, &self.cipher, &self.account, &row, true, row.pending()?)?;
         }
         tx.commit()?;
         Ok(())
@@ -332,27 +455,5 @@ impl SqliteStore {
             table: TABLE,
             what: "negative count",
         })
-    }
-}
-
-/// The protocol's view. Errors are kept for [`SqliteStore::take_error`]:
-/// a failed read yields no secrets, a failed write changes nothing.
-impl RetainedSecretStore for SqliteStore {
-    fn secrets(&self, peer: &str, now: SystemTime) -> Vec<RetainedSecret> {
-        self.or_record(self.try_secrets(peer, now), Vec::new())
-    }
-
-    fn other_secrets(&self, peer: &str, now: SystemTime) -> Vec<(String, RetainedSecret)> {
-        self.or_record(self.try_other_secrets(peer, now), Vec::new())
-    }
-
-    fn store(&mut self, peer: &str, replaces: Option<(&str, &SecretBytes)>, new: RetainedSecret) {
-        let r = self.try_store(peer, replaces, &new);
-        self.or_record(r, ());
-    }
-
-    fn mark_verified(&mut self, peer: &str, secret: &SecretBytes) {
-        let r = self.try_mark_verified(peer, secret);
-        self.or_record(r, ());
     }
 }

@@ -21,11 +21,12 @@
 //! bump; a file with a newer version than [`SCHEMA_VERSION`] is refused with
 //! [`Error::UnsupportedSchema`] and left untouched.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use esession_crypto::SecretBytes;
+use esession_online::{RetainedSecret, SessionStore, TrustedKey};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::Error;
@@ -35,7 +36,7 @@ use crate::key::{RowCipher, StoreKey, aad};
 pub const APPLICATION_ID: i32 = 0x4553_4553;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Longest bare JID accepted: three RFC 7622 parts of at most 1023 bytes.
 pub(crate) const MAX_JID_LEN: usize = 3071;
@@ -91,25 +92,26 @@ const MIGRATIONS: &[&str] = &[
          UNIQUE (account, peer, key)
      ) STRICT;
      CREATE INDEX trusted_key_by_key ON trusted_key (account, key);",
+    // Version 3: Bob's new retained secret is pending until Alice proves she
+    // accepted msg4, beside the secret it is to replace (DECISIONS D37).
+    "ALTER TABLE retained_secret ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE retained_secret ADD COLUMN replaces_slot BLOB;",
 ];
 
 /// The plaintext of the key-check record.
 const KEY_CHECK: &[u8] = b"esession-store key check";
 
 /// An SQLite-backed store for one account, with every secret encrypted
-/// under a [`StoreKey`].
+/// under a [`StoreKey`], on one connection.
 ///
-/// It implements the protocol crates' store traits. Those traits cannot
-/// return errors, so each trait method has a `try_` twin that does; when a
-/// trait method fails it behaves as if nothing were stored (reads give
-/// nothing, writes are not applied: a failed transaction is rolled back) and
-/// keeps the error for [`SqliteStore::take_error`]. Applications should call
-/// `take_error` after handing the store to a protocol driver.
+/// It implements the protocol crates' store traits,
+/// [`esession_online::SessionStore`] (retained secrets and trusted keys) and
+/// [`esession_offline::OfflineStore`] (Alice's offline values); every method
+/// reports a failure as [`Error`], and a failed write is rolled back.
 pub struct SqliteStore {
     pub(crate) conn: Connection,
     pub(crate) cipher: RowCipher,
     pub(crate) account: String,
-    last_error: RefCell<Option<Error>>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -164,7 +166,6 @@ impl SqliteStore {
             conn,
             cipher,
             account: account.to_owned(),
-            last_error: RefCell::new(None),
         })
     }
 
@@ -177,22 +178,6 @@ impl SqliteStore {
     /// a successful open).
     pub fn schema_version(&self) -> Result<u32, Error> {
         user_version(&self.conn)
-    }
-
-    /// The error of the last failed trait method, if any, clearing it.
-    pub fn take_error(&self) -> Option<Error> {
-        self.last_error.borrow_mut().take()
-    }
-
-    /// Passes `r` through; on error remembers it and returns `fallback`.
-    pub(crate) fn or_record<T>(&self, r: Result<T, Error>, fallback: T) -> T {
-        match r {
-            Ok(v) => v,
-            Err(e) => {
-                *self.last_error.borrow_mut() = Some(e);
-                fallback
-            }
-        }
     }
 }
 
@@ -308,4 +293,58 @@ pub(crate) fn time_from_columns(
     SystemTime::UNIX_EPOCH
         .checked_add(Duration::new(secs, nanos))
         .ok_or(bad)
+}
+
+/// Retained secrets ([`crate::retained`]) and trusted keys ([`crate::trust`]).
+impl SessionStore for SqliteStore {
+    type Error = Error;
+
+    fn secrets(&self, peer: &str, now: SystemTime) -> Result<Vec<RetainedSecret>, Error> {
+        self.read_secrets(peer, now)
+    }
+
+    fn other_secrets(
+        &self,
+        peer: &str,
+        now: SystemTime,
+    ) -> Result<Vec<(String, RetainedSecret)>, Error> {
+        self.read_other_secrets(peer, now)
+    }
+
+    fn store_secret(
+        &mut self,
+        peer: &str,
+        replaces: Option<(&str, &SecretBytes)>,
+        new: RetainedSecret,
+    ) -> Result<(), Error> {
+        self.write_secret(peer, replaces, &new)
+    }
+
+    fn secret_proven(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Error> {
+        self.prove_secret(peer, secret)
+    }
+
+    fn discard_secret(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Error> {
+        self.delete_secret(peer, secret)
+    }
+
+    fn mark_verified(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Error> {
+        self.verify_secret(peer, secret)
+    }
+
+    fn trusted_keys(&self, jid: &str) -> Result<Vec<TrustedKey>, Error> {
+        self.read_trusted(jid)
+    }
+
+    fn jids_trusting(&self, key: &[u8]) -> Result<Vec<String>, Error> {
+        self.read_jids_trusting(key)
+    }
+
+    fn trust_key(&mut self, jid: &str, key: TrustedKey) -> Result<(), Error> {
+        self.write_trusted(jid, &key.key, &key.petname)
+    }
+
+    fn forget_key(&mut self, jid: &str, key: &[u8]) -> Result<(), Error> {
+        self.delete_trusted(jid, key)
+    }
 }

@@ -16,14 +16,11 @@
 //! key or another contact fails with [`Error::Tampered`]. (Inserting a row
 //! needs the store key.)
 //!
-//! Both protocol views are implemented on top: [`esession_online::TrustStore`]
-//! (fingerprints tied to JIDs, petnames, XEP-0116 §8.5) and
-//! [`esession_offline::TrustedKeys`] (Bob's lookup of Alice's signing keys).
+//! These rows back the trusted-key half of [`esession_online::SessionStore`]
+//! for both the online layer (XEP-0116 §8.5) and the offline one (Bob's
+//! lookup of Alice's signing keys, XEP-0187 §3.2; Alice's of Bob's, §3.4).
 
-use esession_crypto::sign::{PublicKeyComponents, VerifyingKey};
-use esession_offline::TrustedKeys;
-use esession_online::{TrustStore, TrustedKey};
-use esession_wire::KeyValue;
+use esession_online::TrustedKey;
 use rand::TryRng;
 use rand::rngs::SysRng;
 use rusqlite::{TransactionBehavior, params};
@@ -53,15 +50,10 @@ fn corrupt(what: &'static str) -> Error {
     Error::Corrupt { table: TABLE, what }
 }
 
-/// A trusted key as stored: pubKey bytes and petname.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    /// The contact's bare JID.
-    pub peer: String,
-    /// pubKey: the D28 `<KeyValue/>` bytes.
-    pub key: Vec<u8>,
-    /// The user's name for the key.
-    pub petname: String,
+/// A trusted key as stored: the contact and the key.
+struct StoredKey {
+    peer: String,
+    key: TrustedKey,
 }
 
 impl SqliteStore {
@@ -104,18 +96,25 @@ impl SqliteStore {
             let petname = self.cipher.open(TABLE, &ad, &nonce, &ct)?;
             let petname =
                 String::from_utf8(petname.to_vec()).map_err(|_| corrupt("petname is not UTF-8"))?;
-            out.push(StoredKey { peer, key, petname });
+            out.push(StoredKey {
+                peer,
+                key: TrustedKey { key, petname },
+            });
         }
         Ok(out)
     }
 
     /// The keys trusted for `peer`, oldest first.
-    pub fn trusted_keys(&self, peer: &str) -> Result<Vec<StoredKey>, Error> {
-        self.read_keys("peer = ?2", peer.as_bytes(), false)
+    pub(crate) fn read_trusted(&self, peer: &str) -> Result<Vec<TrustedKey>, Error> {
+        Ok(self
+            .read_keys("peer = ?2", peer.as_bytes(), false)?
+            .into_iter()
+            .map(|k| k.key)
+            .collect())
     }
 
     /// The contacts `key` (D28 bytes) is trusted for, sorted.
-    pub fn contacts_trusting(&self, key: &[u8]) -> Result<Vec<String>, Error> {
+    pub(crate) fn read_jids_trusting(&self, key: &[u8]) -> Result<Vec<String>, Error> {
         let mut jids: Vec<String> = self
             .read_keys("key = ?2", key, true)?
             .into_iter()
@@ -128,7 +127,12 @@ impl SqliteStore {
 
     /// Trusts `key` for `peer` under `petname`, replacing the petname if the
     /// key is already trusted for `peer` (one transaction).
-    pub fn trust_key(&mut self, peer: &str, key: &[u8], petname: &str) -> Result<(), Error> {
+    pub(crate) fn write_trusted(
+        &mut self,
+        peer: &str,
+        key: &[u8],
+        petname: &str,
+    ) -> Result<(), Error> {
         check_jid(peer)?;
         if key.is_empty() || key.len() > MAX_KEY_LEN {
             return Err(Error::InvalidArgument("pubKey empty or longer than 16 KiB"));
@@ -166,64 +170,11 @@ impl SqliteStore {
     }
 
     /// Stops trusting `key` for `peer`.
-    pub fn forget_key(&mut self, peer: &str, key: &[u8]) -> Result<(), Error> {
+    pub(crate) fn delete_trusted(&mut self, peer: &str, key: &[u8]) -> Result<(), Error> {
         self.conn.execute(
             "DELETE FROM trusted_key WHERE account = ?1 AND peer = ?2 AND key = ?3",
             params![self.account, peer, key],
         )?;
         Ok(())
-    }
-}
-
-/// The verifying key of D28 pubKey bytes (RSA and DSA: D31).
-fn verifying_key(bytes: &[u8]) -> Result<VerifyingKey, Error> {
-    let components = match KeyValue::from_normalized(bytes) {
-        Ok(KeyValue::Rsa { modulus, exponent }) => PublicKeyComponents::Rsa { modulus, exponent },
-        Ok(KeyValue::Dsa { p, q, g, y }) => PublicKeyComponents::Dsa { p, q, g, y },
-        _ => return Err(corrupt("stored pubKey is not an RSA or DSA KeyValue")),
-    };
-    VerifyingKey::from_components(&components).map_err(|_| corrupt("stored pubKey is invalid"))
-}
-
-/// Bob's lookup of Alice's signing keys (XEP-0187 §3.2). Errors are kept for
-/// [`SqliteStore::take_error`] and give no keys (so nothing is believed).
-impl TrustedKeys for SqliteStore {
-    fn keys_for(&self, bare_jid: &str) -> Vec<VerifyingKey> {
-        let r = self
-            .trusted_keys(bare_jid)
-            .and_then(|keys| keys.iter().map(|k| verifying_key(&k.key)).collect());
-        self.or_record(r, Vec::new())
-    }
-}
-
-/// The online layer's trust store (XEP-0116 §8.5). Errors are kept for
-/// [`SqliteStore::take_error`]: a failed read trusts nothing (the peer's key
-/// shows as new or changed, never as trusted), a failed write changes
-/// nothing.
-impl TrustStore for SqliteStore {
-    fn keys_for(&self, jid: &str) -> Vec<TrustedKey> {
-        let r = self.trusted_keys(jid).map(|keys| {
-            keys.into_iter()
-                .map(|k| TrustedKey {
-                    key: k.key,
-                    petname: k.petname,
-                })
-                .collect()
-        });
-        self.or_record(r, Vec::new())
-    }
-
-    fn jids_for(&self, key: &[u8]) -> Vec<String> {
-        self.or_record(self.contacts_trusting(key), Vec::new())
-    }
-
-    fn trust(&mut self, jid: &str, key: TrustedKey) {
-        let r = self.trust_key(jid, &key.key, &key.petname);
-        self.or_record(r, ());
-    }
-
-    fn forget(&mut self, jid: &str, key: &[u8]) {
-        let r = self.forget_key(jid, key);
-        self.or_record(r, ());
     }
 }

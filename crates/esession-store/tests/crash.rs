@@ -30,7 +30,7 @@ use common::{ALICE, TempDir, key, t0};
 use esession_crypto::SecretBytes;
 use esession_offline::{Audience, PrivateValue, PublishedOptions};
 use esession_online::MAX_SECRETS_PER_PEER;
-use esession_store::{OfflineStore, RetainedSecret, SqliteStore};
+use esession_store::{OfflineStore, RetainedSecret, SessionStore, SqliteStore};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rusqlite::Connection;
@@ -94,9 +94,8 @@ fn setup(path: &Path) {
 
 fn record(i: usize, g: u64) -> RetainedSecret {
     RetainedSecret {
-        secret: secret(i, g),
-        stored_at: t0() + Duration::from_secs(g),
         verified: g.is_multiple_of(3),
+        ..RetainedSecret::new(secret(i, g), t0() + Duration::from_secs(g))
     }
 }
 
@@ -113,12 +112,14 @@ fn step(store: &mut SqliteStore, gens: &mut [u64; SLOTS], out: &mut impl Write) 
     }
     let old = secret(i, g - 1);
     let replaces = (i != ROLL && g > 1).then_some((PEERS[i], &old));
-    store.try_store(PEERS[i], replaces, &record(i, g)).unwrap();
+    store
+        .store_secret(PEERS[i], replaces, record(i, g))
+        .unwrap();
     gens[i] = g;
     writeln!(out, "c {i} {g}").unwrap();
     out.flush().unwrap();
     if i == 0 && g.is_multiple_of(2) {
-        store.try_mark_verified(PEERS[0], &secret(0, g)).unwrap();
+        store.mark_verified(PEERS[0], &secret(0, g)).unwrap();
         writeln!(out, "v 0 {g}").unwrap();
         out.flush().unwrap();
     }
@@ -158,9 +159,7 @@ fn check(path: &Path, seen: &Seen) -> ([u64; SLOTS], bool) {
     let mut actual = [0u64; SLOTS];
     let mut ahead = 0;
     for (i, peer) in PEERS.iter().enumerate() {
-        let held = store
-            .try_secrets(peer, now)
-            .expect("every row authenticates");
+        let held = store.secrets(peer, now).expect("every row authenticates");
         let c = seen.committed[i];
         let a = if i == ROLL {
             held.first().map_or(0, |newest| {

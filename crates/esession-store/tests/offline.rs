@@ -14,7 +14,8 @@ use common::{ALICE, BOB, TempDir, key, t0};
 use esession_crypto::SecretBytes;
 use esession_offline::{Audience, PrivateValue, PublishedOptions};
 use esession_store::{
-    Error, MemoryOfflineStore, OfflineStore, RetainedSecret, SCHEMA_VERSION, SqliteStore,
+    Error, MemoryOfflineStore, OfflineStore, RetainedSecret, SCHEMA_VERSION, SessionStore,
+    SqliteStore,
 };
 use rusqlite::Connection;
 
@@ -242,26 +243,27 @@ fn oversized_arguments_are_refused() {
 fn a_version_1_file_is_migrated_keeping_its_secrets() {
     let dir = TempDir::new("migrate");
     let secret = RetainedSecret {
-        secret: SecretBytes::new(vec![5; 32]),
-        stored_at: t0(),
         verified: true,
+        ..RetainedSecret::new(SecretBytes::new(vec![5; 32]), t0())
     };
     {
         let mut s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-        s.try_store(BOB, None, &secret).unwrap();
+        s.store_secret(BOB, None, secret.clone()).unwrap();
     }
     // Turn the file back into schema version 1 (as an older build wrote it).
     let conn = Connection::open(dir.db()).unwrap();
     conn.execute_batch(
         "BEGIN; DROP TABLE offline_published; DROP TABLE offline_seen; DROP TABLE trusted_key;
+         ALTER TABLE retained_secret DROP COLUMN pending;
+         ALTER TABLE retained_secret DROP COLUMN replaces_slot;
          PRAGMA user_version = 1; COMMIT;",
     )
     .unwrap();
     drop(conn);
     let mut s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-    assert_eq!(SCHEMA_VERSION, 2);
-    assert_eq!(s.schema_version().unwrap(), 2);
-    assert_eq!(s.try_secrets(BOB, t0()).unwrap(), vec![secret]);
+    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.secrets(BOB, t0()).unwrap(), vec![secret]);
     s.save_published(options(1, Audience::Everyone)).unwrap();
     assert!(s.published(&[1; 32]).unwrap().is_some());
 }

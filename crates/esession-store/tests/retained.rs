@@ -13,17 +13,15 @@ use common::{ALICE, BOB, CAROL, TempDir, key, other_key, t0};
 use esession_crypto::SecretBytes;
 use esession_online::{MAX_SECRETS_PER_PEER, SECRET_LIFETIME};
 use esession_store::{
-    APPLICATION_ID, Error, MemoryStore, RetainedSecret, RetainedSecretStore, SCHEMA_VERSION,
-    SqliteStore,
+    APPLICATION_ID, Error, MemoryStore, RetainedSecret, SCHEMA_VERSION, SessionStore, SqliteStore,
 };
 use proptest::prelude::*;
 use rusqlite::{Connection, params};
 
 fn rs(b: u8, at: SystemTime, verified: bool) -> RetainedSecret {
     RetainedSecret {
-        secret: SecretBytes::new(vec![b; 32]),
-        stored_at: at,
         verified,
+        ..RetainedSecret::new(SecretBytes::new(vec![b; 32]), at)
     }
 }
 
@@ -33,17 +31,18 @@ fn bytes(list: &[RetainedSecret]) -> Vec<u8> {
 
 /// D34: most recent first, at most 8 per contact, expiry after 365 days,
 /// replacement across JIDs (extended search), O7's verified flag.
-fn d34_suite(s: &mut impl RetainedSecretStore) {
+fn d34_suite<S: SessionStore>(s: &mut S) {
     let t = t0();
-    assert!(s.secrets(BOB, t).is_empty());
+    assert!(s.secrets(BOB, t).unwrap().is_empty());
     for i in 1..=10u8 {
-        s.store(
+        s.store_secret(
             BOB,
             None,
             rs(i, t + Duration::from_secs(u64::from(i)), false),
-        );
+        )
+        .unwrap();
     }
-    let held = s.secrets(BOB, t);
+    let held = s.secrets(BOB, t).unwrap();
     assert_eq!(held.len(), MAX_SECRETS_PER_PEER);
     assert_eq!(bytes(&held), vec![10, 9, 8, 7, 6, 5, 4, 3]);
     assert_eq!(held[0].stored_at, t + Duration::from_secs(10));
@@ -51,49 +50,61 @@ fn d34_suite(s: &mut impl RetainedSecretStore) {
 
     // Expiry: secret i was stored at t+i and lives exactly SECRET_LIFETIME.
     let at = t + SECRET_LIFETIME + Duration::from_secs(5);
-    assert_eq!(bytes(&s.secrets(BOB, at)), vec![10, 9, 8, 7, 6]);
+    assert_eq!(bytes(&s.secrets(BOB, at).unwrap()), vec![10, 9, 8, 7, 6]);
     assert!(
         s.secrets(BOB, t + SECRET_LIFETIME + Duration::from_secs(10))
+            .unwrap()
             .is_empty()
     );
 
     // Replacing an SRS held for another JID moves it (D34, O7).
-    s.store(CAROL, None, rs(20, t, true));
-    s.store(CAROL, None, rs(21, t, false));
-    let others = s.other_secrets(BOB, t);
+    s.store_secret(CAROL, None, rs(20, t, true)).unwrap();
+    s.store_secret(CAROL, None, rs(21, t, false)).unwrap();
+    let others = s.other_secrets(BOB, t).unwrap();
     assert_eq!(others.len(), 2);
     assert!(others.iter().all(|(p, _)| p == CAROL));
     assert_eq!(others[0].1.secret.as_bytes(), &[21; 32]);
     assert!(others[1].1.verified);
-    assert_eq!(s.other_secrets(CAROL, t).len(), 8);
-    s.store(
+    assert_eq!(s.other_secrets(CAROL, t).unwrap().len(), 8);
+    s.store_secret(
         BOB,
         Some((CAROL, &SecretBytes::new(vec![20; 32]))),
         rs(30, t, true),
+    )
+    .unwrap();
+    assert_eq!(bytes(&s.secrets(CAROL, t).unwrap()), vec![21]);
+    assert_eq!(
+        bytes(&s.secrets(BOB, t).unwrap()),
+        vec![30, 10, 9, 8, 7, 6, 5, 4]
     );
-    assert_eq!(bytes(&s.secrets(CAROL, t)), vec![21]);
-    assert_eq!(bytes(&s.secrets(BOB, t)), vec![30, 10, 9, 8, 7, 6, 5, 4]);
-    assert!(s.secrets(BOB, t)[0].verified);
+    assert!(s.secrets(BOB, t).unwrap()[0].verified);
 
     // Replacing within the same JID and marking verified later.
-    s.store(
+    s.store_secret(
         BOB,
         Some((BOB, &SecretBytes::new(vec![9; 32]))),
         rs(31, t, false),
+    )
+    .unwrap();
+    assert_eq!(
+        bytes(&s.secrets(BOB, t).unwrap()),
+        vec![31, 30, 10, 8, 7, 6, 5, 4]
     );
-    assert_eq!(bytes(&s.secrets(BOB, t)), vec![31, 30, 10, 8, 7, 6, 5, 4]);
-    s.mark_verified(BOB, &SecretBytes::new(vec![31; 32]));
-    s.mark_verified(BOB, &SecretBytes::new(vec![99; 32])); // unknown: no effect
-    let held = s.secrets(BOB, t);
+    s.mark_verified(BOB, &SecretBytes::new(vec![31; 32]))
+        .unwrap();
+    s.mark_verified(BOB, &SecretBytes::new(vec![99; 32])) // unknown: no effect
+        .unwrap();
+    let held = s.secrets(BOB, t).unwrap();
     assert!(held[0].verified && held[1].verified && !held[2].verified);
     assert_eq!(held[0].stored_at, t, "verification keeps the storage time");
     // A replacement that matches nothing just adds.
-    s.store(
+    s.store_secret(
         CAROL,
         Some((CAROL, &SecretBytes::new(vec![77; 32]))),
         rs(22, t, false),
-    );
-    assert_eq!(bytes(&s.secrets(CAROL, t)), vec![22, 21]);
+    )
+    .unwrap();
+    assert_eq!(bytes(&s.secrets(CAROL, t).unwrap()), vec![22, 21]);
 }
 
 #[test]
@@ -106,14 +117,12 @@ fn sqlite_store_follows_d34() {
     let dir = TempDir::new("d34");
     let mut s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
     d34_suite(&mut s);
-    assert_eq!(s.take_error(), None);
 }
 
 #[test]
 fn sqlite_in_memory_follows_d34() {
     let mut s = SqliteStore::open_in_memory(&key(), ALICE).unwrap();
     d34_suite(&mut s);
-    assert_eq!(s.take_error(), None);
 }
 
 #[test]
@@ -122,17 +131,17 @@ fn secrets_survive_reopening_and_accounts_are_separate() {
     let t = t0();
     {
         let mut s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-        s.try_store(BOB, None, &rs(1, t, false)).unwrap();
-        s.try_store(BOB, None, &rs(2, t, true)).unwrap();
+        s.store_secret(BOB, None, rs(1, t, false)).unwrap();
+        s.store_secret(BOB, None, rs(2, t, true)).unwrap();
         let mut other = SqliteStore::open(dir.db(), &key(), "alice@work.example").unwrap();
-        other.try_store(BOB, None, &rs(3, t, false)).unwrap();
+        other.store_secret(BOB, None, rs(3, t, false)).unwrap();
     }
     let s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-    let held = s.try_secrets(BOB, t).unwrap();
+    let held = s.secrets(BOB, t).unwrap();
     assert_eq!(held, vec![rs(2, t, true), rs(1, t, false)]);
-    assert_eq!(s.try_other_secrets(CAROL, t).unwrap().len(), 2);
+    assert_eq!(s.other_secrets(CAROL, t).unwrap().len(), 2);
     let other = SqliteStore::open(dir.db(), &key(), "alice@work.example").unwrap();
-    assert_eq!(other.try_secrets(BOB, t).unwrap(), vec![rs(3, t, false)]);
+    assert_eq!(other.secrets(BOB, t).unwrap(), vec![rs(3, t, false)]);
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
 }
 
@@ -140,8 +149,8 @@ fn secrets_survive_reopening_and_accounts_are_separate() {
 fn purge_deletes_expired_rows_only() {
     let mut s = SqliteStore::open_in_memory(&key(), ALICE).unwrap();
     let t = t0();
-    s.try_store(BOB, None, &rs(1, t, false)).unwrap();
-    s.try_store(BOB, None, &rs(2, t + Duration::from_secs(1), false))
+    s.store_secret(BOB, None, rs(1, t, false)).unwrap();
+    s.store_secret(BOB, None, rs(2, t + Duration::from_secs(1), false))
         .unwrap();
     assert_eq!(
         s.purge_expired(t + SECRET_LIFETIME - Duration::from_nanos(1))
@@ -150,7 +159,7 @@ fn purge_deletes_expired_rows_only() {
     );
     assert_eq!(s.purge_expired(t + SECRET_LIFETIME).unwrap(), 1);
     assert_eq!(s.len_for(BOB).unwrap(), 1);
-    assert_eq!(bytes(&s.try_secrets(BOB, t).unwrap()), vec![2]);
+    assert_eq!(bytes(&s.secrets(BOB, t).unwrap()), vec![2]);
 }
 
 #[test]
@@ -159,14 +168,10 @@ fn secrets_are_not_stored_in_clear() {
     let marker = b"RETAINED-SECRET-MARKER-0123456789";
     {
         let mut s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-        let secret = RetainedSecret {
-            secret: SecretBytes::from_slice(marker),
-            stored_at: t0(),
-            verified: false,
-        };
-        s.try_store(BOB, None, &secret).unwrap();
+        let secret = RetainedSecret::new(SecretBytes::from_slice(marker), t0());
+        s.store_secret(BOB, None, secret.clone()).unwrap();
         // Also through the verify path, which re-seals.
-        s.try_mark_verified(BOB, &SecretBytes::from_slice(marker))
+        s.mark_verified(BOB, &SecretBytes::from_slice(marker))
             .unwrap();
     }
     let mut raw = Vec::new();
@@ -185,14 +190,14 @@ fn after_raw_edit(sql: &str) -> Result<Vec<RetainedSecret>, Error> {
     let dir = TempDir::new("tamper");
     {
         let mut s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-        s.try_store(BOB, None, &rs(1, t0(), false)).unwrap();
-        s.try_store(CAROL, None, &rs(2, t0(), false)).unwrap();
+        s.store_secret(BOB, None, rs(1, t0(), false)).unwrap();
+        s.store_secret(CAROL, None, rs(2, t0(), false)).unwrap();
     }
     let conn = Connection::open(dir.db()).unwrap();
     assert!(conn.execute(sql, []).unwrap() >= 1, "{sql}");
     drop(conn);
     let s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-    s.try_secrets(BOB, t0())
+    s.secrets(BOB, t0())
 }
 
 #[test]
@@ -244,56 +249,116 @@ fn tampered_rows_are_detected() {
 }
 
 #[test]
-fn trait_methods_report_errors_through_take_error() {
+fn trait_methods_report_errors() {
     let dir = TempDir::new("trait-err");
     {
         let mut s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-        s.try_store(BOB, None, &rs(1, t0(), false)).unwrap();
+        s.store_secret(BOB, None, rs(1, t0(), false)).unwrap();
     }
     let conn = Connection::open(dir.db()).unwrap();
     conn.execute("UPDATE retained_secret SET verified = 1", [])
         .unwrap();
     drop(conn);
     let mut s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-    assert!(s.secrets(BOB, t0()).is_empty());
-    assert_eq!(
-        s.take_error(),
-        Some(Error::Tampered {
-            table: "retained_secret"
-        })
-    );
-    assert_eq!(s.take_error(), None);
+    let tampered = Err(Error::Tampered {
+        table: "retained_secret",
+    });
+    assert_eq!(s.secrets(BOB, t0()).map(|_| ()), tampered);
     // A write that must read the tampered row fails whole: nothing is added.
-    s.store(
-        CAROL,
-        Some((BOB, &SecretBytes::new(vec![1; 32]))),
-        rs(2, t0(), false),
-    );
     assert_eq!(
-        s.take_error(),
-        Some(Error::Tampered {
-            table: "retained_secret"
-        })
+        s.store_secret(
+            CAROL,
+            Some((BOB, &SecretBytes::new(vec![1; 32]))),
+            rs(2, t0(), false),
+        ),
+        tampered
     );
     assert_eq!(s.len_for(CAROL).unwrap(), 0);
     // Arguments out of range.
-    s.store(
-        CAROL,
-        None,
-        rs(3, SystemTime::UNIX_EPOCH - Duration::from_secs(1), false),
-    );
-    assert!(matches!(s.take_error(), Some(Error::InvalidArgument(_))));
-    s.store("", None, rs(3, t0(), false));
-    assert!(matches!(s.take_error(), Some(Error::InvalidArgument(_))));
-    let long = RetainedSecret {
-        secret: SecretBytes::new(vec![0; 1025]),
-        stored_at: t0(),
-        verified: false,
-    };
     assert!(matches!(
-        s.try_store(CAROL, None, &long),
+        s.store_secret(
+            CAROL,
+            None,
+            rs(3, SystemTime::UNIX_EPOCH - Duration::from_secs(1), false),
+        ),
         Err(Error::InvalidArgument(_))
     ));
+    assert!(matches!(
+        s.store_secret("", None, rs(3, t0(), false)),
+        Err(Error::InvalidArgument(_))
+    ));
+    let long = RetainedSecret::new(SecretBytes::new(vec![0; 1025]), t0());
+    assert!(matches!(
+        s.store_secret(CAROL, None, long.clone()),
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+/// D37 on disk: a pending secret beside the one it is to replace, settled
+/// by proof of either, or discarded; the flags survive reopening and are
+/// authenticated.
+#[test]
+fn pending_secrets_are_settled_and_survive_reopening() {
+    let dir = TempDir::new("pending");
+    let t = t0();
+    let (old, new) = (SecretBytes::new(vec![1; 32]), SecretBytes::new(vec![2; 32]));
+    let pending = RetainedSecret {
+        pending: true,
+        ..rs(2, t, false)
+    };
+    {
+        let mut s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
+        s.store_secret(BOB, None, rs(1, t, true)).unwrap();
+        s.store_secret(BOB, Some((BOB, &old)), pending.clone())
+            .unwrap();
+    }
+    let mut s = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
+    let held = s.secrets(BOB, t).unwrap();
+    assert_eq!(bytes(&held), vec![2, 1]);
+    assert!(held[0].pending && !held[1].pending && held[1].verified);
+    // Marking the pending one verified keeps it pending (and its link).
+    s.mark_verified(BOB, &new).unwrap();
+    assert!(s.secrets(BOB, t).unwrap()[0].pending);
+    // The pending row's flags are authenticated like the rest.
+    {
+        let conn = Connection::open(dir.db()).unwrap();
+        let f = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
+        conn.execute(
+            "UPDATE retained_secret SET pending = 0 WHERE pending = 1",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            f.secrets(BOB, t).map(|_| ()),
+            Err(Error::Tampered {
+                table: "retained_secret"
+            })
+        );
+        conn.execute(
+            "UPDATE retained_secret SET pending = 1 WHERE replaces_slot IS NOT NULL",
+            [],
+        )
+        .unwrap();
+        f.secrets(BOB, t).unwrap();
+    }
+    // Proof of the new secret: it replaces the old one.
+    s.secret_proven(BOB, &new).unwrap();
+    let held = s.secrets(BOB, t).unwrap();
+    assert_eq!(bytes(&held), vec![2]);
+    assert!(!held[0].pending && held[0].verified);
+
+    // Proof of the old secret instead: the pending one goes.
+    let mut s = SqliteStore::open_in_memory(&key(), ALICE).unwrap();
+    s.store_secret(BOB, None, rs(1, t, false)).unwrap();
+    s.store_secret(BOB, Some((BOB, &old)), pending.clone())
+        .unwrap();
+    s.secret_proven(BOB, &old).unwrap();
+    assert_eq!(bytes(&s.secrets(BOB, t).unwrap()), vec![1]);
+    // An error answering msg4: the pending one is discarded.
+    s.store_secret(BOB, Some((BOB, &old)), pending).unwrap();
+    s.discard_secret(BOB, &new).unwrap();
+    assert_eq!(bytes(&s.secrets(BOB, t).unwrap()), vec![1]);
+    assert!(!s.secrets(BOB, t).unwrap()[0].pending);
 }
 
 #[test]
@@ -398,16 +463,16 @@ proptest! {
     ) {
         let mut s = SqliteStore::open_in_memory(&key(), ALICE).unwrap();
         let at = SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
-        let new = RetainedSecret { secret: SecretBytes::new(secret), stored_at: at, verified };
-        s.try_store(&peer, None, &new).unwrap();
-        prop_assert_eq!(s.try_secrets(&peer, at).unwrap(), vec![new]);
+        let new = RetainedSecret { verified, ..RetainedSecret::new(SecretBytes::new(secret), at) };
+        s.store_secret(&peer, None, new.clone()).unwrap();
+        prop_assert_eq!(s.secrets(&peer, at).unwrap(), vec![new]);
 
         // Flip one bit of nonce || ciphertext through a second connection
         // is impossible for a private in-memory database, so go through a file.
         let dir = TempDir::new("prop");
         let mut f = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-        let again = s.try_secrets(&peer, at).unwrap().remove(0);
-        f.try_store(&peer, None, &again).unwrap();
+        let again = s.secrets(&peer, at).unwrap().remove(0);
+        f.store_secret(&peer, None, again.clone()).unwrap();
         drop(f);
         let conn = Connection::open(dir.db()).unwrap();
         let (nonce, ct): (Vec<u8>, Vec<u8>) = conn
@@ -420,6 +485,6 @@ proptest! {
                      params![&all[..24], &all[24..]]).unwrap();
         drop(conn);
         let f = SqliteStore::open(dir.db(), &key(), ALICE).unwrap();
-        prop_assert_eq!(f.try_secrets(&peer, at), Err(Error::Tampered { table: "retained_secret" }));
+        prop_assert_eq!(f.secrets(&peer, at), Err(Error::Tampered { table: "retained_secret" }));
     }
 }
