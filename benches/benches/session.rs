@@ -30,7 +30,8 @@ use esession_benches::{Error, PAYLOAD_SIZES, seeded_rng};
 use esession_crypto::b64;
 use esession_crypto::dh::{ExponentPolicy, ModpGroup};
 use esession_crypto::sign::SigningKey;
-use esession_offline::{Audience, Initiator, MemoryOfflineStore, MemoryTrustedKeys, Publisher};
+use esession_offline::{Audience, Initiator, MemoryOfflineStore, Publisher};
+use esession_online::{MemoryStore, SessionStore, TrustedKey};
 use esession_wire::Stanza;
 
 const KINDS: [Kind; 4] = [
@@ -72,8 +73,11 @@ fn offline_init(c: &mut Criterion) -> Result<(), Error> {
     let alice_key = SigningKey::generate_rsa(2048, &mut rng)?;
     let bob_key = SigningKey::generate_rsa(2048, &mut rng)?;
     let now = pair::now();
-    let mut trust = MemoryTrustedKeys::new();
-    trust.trust("alice@example.org", alice_key.verifying_key());
+    let mut trust = MemoryStore::new();
+    let Ok(()) = trust.trust_key(
+        "alice@example.org",
+        TrustedKey::of(&alice_key.verifying_key(), "Alice")?,
+    );
     let mut group = c.benchmark_group("offline_init");
     group
         .sampling_mode(SamplingMode::Flat)

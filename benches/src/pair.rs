@@ -15,9 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use esession_crypto::dh::{ExponentPolicy, ModpGroup};
 use esession_crypto::sign::SigningKey;
-use esession_online::{
-    Config, Endpoint, IdentityKey, MemoryStore, MemoryTrustStore, Output, PubkeyMode,
-};
+use esession_online::{Config, Endpoint, IdentityKey, MemoryStore, Output, PubkeyMode};
 use esession_wire::{Element, Stanza, StanzaKind};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -118,8 +116,8 @@ pub struct Side {
     jid: &'static str,
     /// The endpoint.
     pub ep: Endpoint<ChaCha20Rng>,
-    secrets: MemoryStore,
-    trust: MemoryTrustStore,
+    /// Retained secrets and trusted keys.
+    store: MemoryStore,
 }
 
 impl Side {
@@ -145,8 +143,7 @@ impl Side {
     /// Parses `text` and hands it to the endpoint.
     fn deliver(&mut self, text: &str, outbox: &mut Vec<String>) -> Result<Collected, Error> {
         let stanza = Stanza::parse(text)?;
-        self.ep
-            .handle_stanza_with_trust(now(), stanza, &mut self.secrets, &mut self.trust)?;
+        self.ep.handle_stanza(now(), stanza, &mut self.store)?;
         self.collect(outbox)
     }
 }
@@ -184,14 +181,12 @@ impl Pair {
             alice: Side {
                 jid: ALICE,
                 ep: alice_ep,
-                secrets: MemoryStore::new(),
-                trust: MemoryTrustStore::new(),
+                store: MemoryStore::new(),
             },
             bob: Side {
                 jid: BOB,
                 ep: bob_ep,
-                secrets: MemoryStore::new(),
-                trust: MemoryTrustStore::new(),
+                store: MemoryStore::new(),
             },
         };
         let mut to_bob = Vec::new();
@@ -249,8 +244,7 @@ impl Pair {
     /// application, one per account, not one per session).
     pub fn shed_stores(&mut self) {
         for side in [&mut self.alice, &mut self.bob] {
-            side.secrets = MemoryStore::new();
-            side.trust = MemoryTrustStore::new();
+            side.store = MemoryStore::new();
         }
     }
 

@@ -12,10 +12,10 @@ use std::time::{Duration, SystemTime};
 
 use esession_crypto::sign::SigningKey;
 use esession_offline::{
-    Audience, Initiator, MemoryOfflineStore, MemoryTrustedKeys, OfflineStore, PublishedOptions,
+    Audience, Initiator, MemoryOfflineStore, OfflineStore, PublishedOptions,
     Publisher, ReceiveSession, Receiver,
 };
-use esession_online::Config;
+use esession_online::{Config, MemoryStore, SessionStore, TrustedKey};
 use esession_wire::{Element, Stanza, StanzaKind};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha20Rng;
@@ -30,7 +30,8 @@ fn t0() -> SystemTime {
 /// What one published form and the honest Bob's stanzas for it look like.
 struct World {
     record: PublishedOptions,
-    trusted: MemoryTrustedKeys,
+    /// Bob's key, as Alice trusts it.
+    bob_trusted: TrustedKey,
     /// An init with content, then two more stanzas, then his terminate.
     session: Vec<String>,
     /// An init with content that terminates at once (object encryption).
@@ -57,9 +58,10 @@ fn build(audience: Audience) -> World {
     };
     let alice_key = load(include_str!("../keys/alice-rsa.pkcs8.hex"));
     let bob_key = load(include_str!("../keys/bob-rsa.pkcs8.hex"));
-    let mut trusted = MemoryTrustedKeys::new();
-    trusted.trust("alice@example.org", alice_key.verifying_key());
-    trusted.trust("bob@example.com", bob_key.verifying_key());
+    let trusted_key = |k: &SigningKey| TrustedKey::of(&k.verifying_key(), "known").expect("key");
+    let mut trusted = MemoryStore::new();
+    let Ok(()) = trusted.trust_key("alice@example.org", trusted_key(&alice_key));
+    let bob_trusted = trusted_key(&bob_key);
     let mut rng = ChaCha20Rng::seed_from_u64(187);
     let mut config = Config::default();
     config.modp = vec![esession_crypto::dh::ModpGroup::Group5];
@@ -89,7 +91,7 @@ fn build(audience: Audience) -> World {
     let bare_init = stamp(start(None, false, &mut rng).stanza);
     World {
         record,
-        trusted,
+        bob_trusted,
         session,
         object,
         bare_init,
@@ -173,6 +175,7 @@ fuzz_target!(|data: &[u8]| {
     store
         .save_published(w.record.clone())
         .expect("memory store");
+    let Ok(()) = store.trust_key("bob@example.com", w.bob_trusted.clone());
     let Ok(came) = Receiver::came_online(Config::default(), &mut store) else {
         return;
     };
@@ -221,7 +224,7 @@ fuzz_target!(|data: &[u8]| {
                     "opened content Bob never sent: {text}"
                 );
             }
-        } else if let Ok(accepted) = receiver.accept(now, stanza, &mut store, &w.trusted) {
+        } else if let Ok(accepted) = receiver.accept(now, stanza, &mut store) {
             if let Some(c) = &accepted.content {
                 assert!(honest_content(c), "accepted content Bob never sent: {text}");
             }

@@ -20,7 +20,7 @@ use esession_crypto::cipher::CipherAlg;
 use esession_crypto::dh::ModpGroup;
 use esession_crypto::sign::SigningKey;
 use esession_online::{
-    Compression, Config, Endpoint, IdentityKey, MemoryStore, MemoryTrustStore, Output, Profile,
+    Compression, Config, Endpoint, IdentityKey, MemoryStore, Output, Profile,
     PubkeyMode, SharedPassword,
 };
 use esession_wire::{Element, Stanza, StanzaKind};
@@ -186,7 +186,6 @@ struct Side {
     jid: &'static str,
     ep: Endpoint<ChaCha20Rng>,
     store: MemoryStore,
-    trust: MemoryTrustStore,
     /// Stanzas this side sent, not yet delivered, as wire text.
     outbox: VecDeque<String>,
     requested: bool,
@@ -201,7 +200,6 @@ impl Side {
             jid,
             ep,
             store: MemoryStore::new(),
-            trust: MemoryTrustStore::new(),
             outbox: VecDeque::new(),
             requested: false,
             peer_key: false,
@@ -236,7 +234,7 @@ impl Side {
     fn deliver(&mut self, now: SystemTime, stanza: Stanza) {
         let _ = self
             .ep
-            .handle_stanza_with_trust(now, stanza, &mut self.store, &mut self.trust);
+            .handle_stanza(now, stanza, &mut self.store);
         self.collect();
     }
 
@@ -254,7 +252,7 @@ impl Side {
         }
         if self.peer_key {
             self.peer_key = false;
-            let _ = self.ep.trust_peer_key("peer", &mut self.trust);
+            let _ = self.ep.trust_peer_key("peer", &mut self.store);
         }
         self.collect();
     }
@@ -293,7 +291,7 @@ impl Side {
             4 => self.ep.rekey_ignoring_rekey_freq(now),
             5 => self.ep.terminate(now),
             6 => self.ep.confirm_sas(&mut self.store),
-            _ => self.ep.trust_peer_key("fuzz", &mut self.trust),
+            _ => self.ep.trust_peer_key("fuzz", &mut self.store),
         };
         self.collect();
         honest

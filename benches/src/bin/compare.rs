@@ -24,7 +24,8 @@ use esession_crypto::cipher::{CipherAlg, CtrKey};
 use esession_crypto::dh::{DhPrivateKey, ExponentPolicy, ModpGroup};
 use esession_crypto::hash::HashAlg;
 use esession_crypto::sign::SigningKey;
-use esession_offline::{Audience, Initiator, MemoryOfflineStore, MemoryTrustedKeys, Publisher};
+use esession_offline::{Audience, Initiator, MemoryOfflineStore, Publisher};
+use esession_online::{MemoryStore, SessionStore, TrustedKey};
 use rand_core::Rng;
 
 /// Command-line options.
@@ -451,8 +452,11 @@ fn main() -> Result<(), Error> {
     }
     // Bob's XEP-0187 offline init: verify Alice's options, then keygen, shared, sign.
     let alice_key = SigningKey::generate_rsa(2048, &mut rng)?;
-    let mut trust = MemoryTrustedKeys::new();
-    trust.trust("alice@example.org", alice_key.verifying_key());
+    let mut trust = MemoryStore::new();
+    let Ok(()) = trust.trust_key(
+        "alice@example.org",
+        TrustedKey::of(&alice_key.verifying_key(), "Alice")?,
+    );
     let now = pair::now();
     for p in policies {
         let mut config = esession_online::Config::default();

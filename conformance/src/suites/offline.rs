@@ -21,10 +21,10 @@ use esession_crypto::dh::{DhPrivateKey, ModpGroup};
 use esession_crypto::mpi;
 use esession_crypto::sign::{PublicKeyComponents, SigningKey, VerifyingKey};
 use esession_offline::{
-    Audience, MemoryOfflineStore, MemoryTrustedKeys, OfflineStore, OpenInput, PrivateValue,
-    PublishedOptions, Receiver, key_value_bytes, open_identity, parse_expires,
+    Audience, MemoryOfflineStore, OfflineStore, OpenInput, PrivateValue, PublishedOptions,
+    Receiver, open_identity, parse_expires,
 };
-use esession_online::{Config, StanzaCipher};
+use esession_online::{Config, SessionStore, StanzaCipher, TrustedKey};
 use esession_sigma::Profile;
 use esession_sigma::counters::Counters;
 use esession_sigma::identity::{self, MacBInput};
@@ -100,7 +100,7 @@ fn key(cases: &mut Cases, who: &str, party: &Value) -> Result<Key, String> {
         signing.verifying_key() == verifying,
         true,
     );
-    let key_value = key_value_bytes(&verifying).map_err(err("key_value"))?;
+    let key_value = esession_wire::key_bytes(&verifying).map_err(err("key_value"))?;
     cases.check(
         &format!("{who}: D28 KeyValue"),
         String::from_utf8_lossy(&key_value).into_owned(),
@@ -232,9 +232,10 @@ pub fn run(_path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
         .negotiation()
         .map_err(err("init form"))?
         .ok_or("no offline init in the stanza")?;
-    let Negotiation::OfflineInit(resp) = &neg.message else {
+    let Negotiation::OfflineInit(offline_init) = &neg.message else {
         return Err("messages[1] is not an offline init".to_owned());
     };
+    let resp = &offline_init.response;
     let group = ModpGroup::from_number(resp.modp).map_err(err("modp"))?;
     c.check(
         "negotiated modp",
@@ -471,17 +472,17 @@ pub fn run(_path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
         x: xs,
         options_xml: options_xml.to_owned(),
     });
-    let mut trust = MemoryTrustedKeys::new();
-    trust.trust("bob@example.com", bob_key.verifying.clone());
+    let bob_trusted = TrustedKey::of(&bob_key.verifying, "bob").map_err(err("bob's key"))?;
+    let Ok(()) = store.trust_key("bob@example.com", bob_trusted);
     match Receiver::came_online(Config::default(), &mut store) {
         Ok(back) => {
             let mut r = back.receiver;
             c.check(
                 "Alice: expired init discarded undecrypted (D50)",
-                r.accept(expires, init.clone(), &mut store, &trust).err(),
+                r.accept(expires, init.clone(), &mut store).err(),
                 Some(esession_offline::Error::Expired),
             );
-            match r.accept(now, init.clone(), &mut store, &trust) {
+            match r.accept(now, init.clone(), &mut store) {
                 Ok(a) => c.check(
                     "Alice: accepted; terminate as recorded",
                     a.terminated,
@@ -494,7 +495,7 @@ pub fn run(_path: &str, file: &Value) -> Result<Vec<CaseResult>, String> {
             }
             c.check(
                 "Alice: replay refused (D50)",
-                r.accept(now, init, &mut store, &trust).err(),
+                r.accept(now, init, &mut store).err(),
                 Some(esession_offline::Error::Replay),
             );
         }
@@ -556,14 +557,14 @@ fn run_failure(
         x: xs,
         options_xml: options_xml.to_owned(),
     });
-    let mut trust = MemoryTrustedKeys::new();
-    trust.trust("bob@example.com", bob_key.verifying.clone());
+    let bob_trusted = TrustedKey::of(&bob_key.verifying, "bob").map_err(err("bob's key"))?;
+    let Ok(()) = store.trust_key("bob@example.com", bob_trusted);
     let mut r = Receiver::came_online(Config::default(), &mut store)
         .map_err(err("came online"))?
         .receiver;
     for attempt in ["first", "again"] {
         let got = r
-            .accept(now, init.clone(), &mut store, &trust)
+            .accept(now, init.clone(), &mut store)
             .err()
             .map(|e| error_name(&e));
         c.check(

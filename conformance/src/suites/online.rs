@@ -28,8 +28,8 @@ use esession_crypto::hash::HashAlg;
 use esession_crypto::mpi;
 use esession_crypto::sign::{SignAlg, SigningKey};
 use esession_online::{
-    Config, Endpoint, IdentityKey, MemoryStore, MemoryTrustStore, Output, PubkeyMode,
-    RetainedSecret, RetainedSecretStore, SharedPassword, TestPins, TrustStore, TrustedKey,
+    Config, Endpoint, IdentityKey, MemoryStore, Output, PubkeyMode, RetainedSecret, SessionStore,
+    SharedPassword, TestPins, TrustedKey,
 };
 use esession_sigma::Profile;
 use esession_sigma::counters::{self, Counters};
@@ -316,32 +316,29 @@ fn config(file: &Value, party: &Value, modp_key: &str) -> Result<Config, String>
     Ok(c)
 }
 
-fn store_with(peer: &str, list: &[Vec<u8>], now: SystemTime) -> MemoryStore {
-    let mut s = MemoryStore::new();
+/// A side's store: the retained secrets it held for `peer` and the keys it
+/// trusted before the session (`trusted_keys`).
+fn store_with(
+    party: &Value,
+    peer: &str,
+    list: &[Vec<u8>],
+    now: SystemTime,
+) -> Result<MemoryStore, String> {
+    let mut t = MemoryStore::new();
     for rs in list.iter().rev() {
-        s.store(
+        let Ok(()) = t.store_secret(
             peer,
             None,
-            RetainedSecret {
-                secret: SecretBytes::new(rs.clone()),
-                stored_at: now,
-                verified: false,
-            },
+            RetainedSecret::new(SecretBytes::new(rs.clone()), now),
         );
     }
-    s
-}
-
-/// The keys a side trusted before the session (`trusted_keys`).
-fn trust_with(party: &Value) -> Result<MemoryTrustStore, String> {
-    let mut t = MemoryTrustStore::new();
     for k in party
         .get("trusted_keys")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
-        t.trust(
+        let Ok(()) = t.trust_key(
             str_field(k, "jid")?,
             TrustedKey {
                 key: str_field(k, "key_value")?.as_bytes().to_vec(),
@@ -357,7 +354,6 @@ struct Side {
     jid: String,
     ep: Endpoint<ChaCha20Rng>,
     store: MemoryStore,
-    trust: MemoryTrustStore,
     outbox: Vec<String>,
     sas: Vec<String>,
     failures: Vec<String>,
@@ -477,8 +473,12 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
         Side {
             jid: alice_jid.clone(),
             ep: a,
-            store: store_with(bare(&bob_jid), &hex_list(alice, "retained_secrets")?, now),
-            trust: trust_with(alice)?,
+            store: store_with(
+                alice,
+                bare(&bob_jid),
+                &hex_list(alice, "retained_secrets")?,
+                now,
+            )?,
             outbox: Vec::new(),
             sas: Vec::new(),
             failures: Vec::new(),
@@ -488,8 +488,12 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
         Side {
             jid: bob_jid.clone(),
             ep: b,
-            store: store_with(bare(&alice_jid), &hex_list(bob, "retained_secrets")?, now),
-            trust: trust_with(bob)?,
+            store: store_with(
+                bob,
+                bare(&alice_jid),
+                &hex_list(bob, "retained_secrets")?,
+                now,
+            )?,
             outbox: Vec::new(),
             sas: Vec::new(),
             failures: Vec::new(),
@@ -552,10 +556,7 @@ fn replay(cases: &mut Cases, file: &Value) -> Result<(), String> {
         // The receiver gets the recorded stanza, so each side is checked alone.
         let stanza = Stanza::parse(&xml).map_err(|e| format!("stanza {}: {e}", i + 1))?;
         let rx = &mut sides[r];
-        if let Err(e) = rx
-            .ep
-            .handle_stanza_with_trust(now, stanza, &mut rx.store, &mut rx.trust)
-        {
+        if let Err(e) = rx.ep.handle_stanza(now, stanza, &mut rx.store) {
             cases.fail(
                 &format!("stanza {} accepted by the receiver", i + 1),
                 e.to_string(),
@@ -741,18 +742,10 @@ fn rekeyed_stanzas(cases: &mut Cases, file: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// The terminate field of an object-encryption msg3: formA2 is the form
-/// without it (the receiver strips it first, XEP-0116 §4.6.4).
-const TERMINATE_FIELD: &str = r#"<field var="terminate"><value>1</value></field>"#;
-
 fn parse(m: &Value) -> Result<(Negotiation, String), String> {
+    // formA2 of an object-encryption msg3 includes its terminate field (D46).
     let xml = str_field(m, "xml")?;
-    let xml = if str_field(m, "kind")? == "accept" {
-        xml.replace(TERMINATE_FIELD, "")
-    } else {
-        xml.to_owned()
-    };
-    let stanza = Stanza::parse(&xml).map_err(|e| e.to_string())?;
+    let stanza = Stanza::parse(xml).map_err(|e| e.to_string())?;
     let neg = stanza
         .negotiation()
         .map_err(|e| e.to_string())?

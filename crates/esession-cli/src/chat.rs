@@ -86,10 +86,11 @@ use esession::xmpp::xmpp_parsers::presence::{Presence, Type as PresenceType};
 use esession::xmpp::xmpp_parsers::stanza::Stanza as XStanza;
 use esession::xmpp::{self as glue, XmppSession};
 use esession_offline::{
-    Audience, Initiator, MemoryTrustedKeys, OfflineStore, Publisher, ReceiveSession, Receiver,
-    SendSession, pep,
+    Audience, Initiator, OfflineStore, Publisher, ReceiveSession, Receiver, SendSession, pep,
 };
-use esession_online::{Config, Endpoint, Output, Profile, TerminationReason, bare};
+use esession_online::{
+    Config, Endpoint, Output, Profile, SessionStore, TerminationReason, TrustedKey, bare,
+};
 use esession_store::{SqliteStore, StoreKey};
 use esession_wire::{Element, NS_CLIENT, Negotiation, Stanza, StanzaKind};
 use futures::StreamExt as _;
@@ -226,7 +227,6 @@ struct Chat {
     client: Client,
     rng: ChaCha20Rng,
     store: SqliteStore,
-    trusted: MemoryTrustedKeys,
     signing_key: Option<esession_crypto::sign::SigningKey>,
     contact: String,
     me: Option<String>,
@@ -286,9 +286,6 @@ async fn run(args: ChatArgs) -> Result<(), Fail> {
             }
             () = tokio::time::sleep(tick) => chat.on_tick(),
         }
-    }
-    if let Some(e) = chat.store.take_error() {
-        eprintln!("esession chat: store: {e}");
     }
     // An orderly stream close; the server then marks us unavailable.
     let Chat { client, .. } = chat;
@@ -409,18 +406,21 @@ fn connect(args: &ChatArgs) -> Result<Client, Fail> {
     }
 }
 
-/// Reads the `--trust JID=FILE` keys.
-fn trusted_keys(specs: &[String]) -> Result<MemoryTrustedKeys, Fail> {
-    let mut t = MemoryTrustedKeys::new();
+/// Trusts the `--trust JID=FILE` keys in `store`.
+fn trust_keys(specs: &[String], store: &mut SqliteStore) -> Result<(), Fail> {
     for spec in specs {
         let (jid, file) = spec
             .split_once('=')
             .ok_or_else(|| Fail::new(EXIT_USAGE, format!("--trust {spec}: expected JID=FILE")))?;
         let key = crate::keys::load_key(Path::new(file))
             .map_err(|e| Fail::new(EXIT_USAGE, format!("--trust: {e}")))?;
-        t.trust(bare(jid), key.verifying_key());
+        let key = esession_wire::key_bytes(&key.verifying_key()).map_err(Fail::failed)?;
+        let petname = format!("--trust {file}");
+        store
+            .trust_key(bare(jid), TrustedKey { key, petname })
+            .map_err(Fail::failed)?;
     }
-    Ok(t)
+    Ok(())
 }
 
 /// A chat message with `text`.
@@ -444,8 +444,8 @@ impl Chat {
         if contact == bare(&args.jid) {
             return Err(Fail::new(EXIT_USAGE, "--to is our own JID"));
         }
-        let store = open_store(args.store.as_deref(), bare(&args.jid))?;
-        let trusted = trusted_keys(&args.trust)?;
+        let mut store = open_store(args.store.as_deref(), bare(&args.jid))?;
+        trust_keys(&args.trust, &mut store)?;
         let signing_key = match &args.key {
             None => None,
             Some(path) => match crate::keys::load_key(path)
@@ -476,7 +476,6 @@ impl Chat {
             client,
             rng,
             store,
-            trusted,
             signing_key,
             contact,
             me: None,
@@ -612,9 +611,6 @@ impl Chat {
         let published = publisher
             .publish(&mut self.rng, &mut self.store)
             .map_err(Fail::failed)?;
-        if let Some(e) = self.store.take_error() {
-            return Err(Fail::failed(e));
-        }
         // The node may exist from an earlier run: a conflict is fine.
         if let Err(e) = self.iq(&published.create_node).await? {
             eprintln!("esession chat: creating the PEP node: {e} (continuing)");
@@ -715,12 +711,7 @@ impl Chat {
             }
             return Ok(());
         }
-        let r = self.session.handle_message(
-            now(),
-            &m,
-            &mut self.store,
-            &mut esession_online::NoTrustStore,
-        );
+        let r = self.session.handle_message(now(), &m, &mut self.store);
         if let Err(e) = r {
             eprintln!("esession chat: refused a stanza: {e}");
         }
@@ -732,7 +723,7 @@ impl Chat {
             Fail::failed("an offline session init arrived, but we published no options (--store?)")
         })?;
         let accepted = receiver
-            .accept(now(), stanza, &mut self.store, &self.trusted)
+            .accept(now(), stanza, &mut self.store)
             .map_err(|e| Fail::failed(format!("offline init refused: {e}")))?;
         println!("established (offline)");
         if let Some(c) = &accepted.content {
@@ -977,7 +968,7 @@ impl Chat {
             .ok_or_else(|| Fail::failed("no --key"))?;
         let initiator = Initiator::new(self.config.clone(), key).map_err(Fail::failed)?;
         let checked = initiator
-            .check_options(now(), &self.contact, &form, &self.trusted)
+            .check_options(now(), &self.contact, &form, &self.store)
             .map_err(|e| Fail::failed(format!("the contact's offline options: {e}")))?;
         let started = initiator
             .start(

@@ -2,8 +2,8 @@
 //!
 //! Alice (`alice@example.org/pda`) and Bob (`bob@example.com/laptop`) each hold
 //! an [`Endpoint`] with the strict default configuration (DECISIONS D5: modp 14
-//! then 5, aes128-ctr, sha256), an in-memory retained-secret store and trust
-//! store. A tiny router stamps `from`/`to` on every stanza an endpoint asks to
+//! then 5, aes128-ctr, sha256), an in-memory store of retained secrets and
+//! trusted keys. A tiny router stamps `from`/`to` on every stanza an endpoint asks to
 //! send, prints it and hands it to the other endpoint; events (the request,
 //! the SAS, peer keys, establishment, received messages, termination) are
 //! printed as they come out of [`Endpoint::poll_output`].
@@ -35,8 +35,8 @@ use std::time::{Duration, SystemTime};
 use esession_crypto::dh::{DhPrivateKey, ExponentPolicy, ModpGroup};
 use esession_crypto::sign::{SignAlg, SigningKey};
 use esession_online::{
-    Config, Endpoint, Established, IdentityKey, KeyStatus, MemoryStore, MemoryTrustStore, Output,
-    Profile, PubkeyMode, TerminationReason, TestPins,
+    Config, Endpoint, Established, IdentityKey, KeyStatus, MemoryStore, Output, Profile,
+    PubkeyMode, TerminationReason, TestPins,
 };
 use esession_sigma::counters::Counters;
 use esession_wire::{Element, Negotiation, Stanza, StanzaKind};
@@ -282,7 +282,6 @@ struct Party {
     jid: &'static str,
     ep: Endpoint<ChaCha20Rng>,
     store: MemoryStore,
-    trust: MemoryTrustStore,
     profile: Profile,
     sas: Option<String>,
     established: Option<Established>,
@@ -299,7 +298,6 @@ impl Party {
             jid,
             ep,
             store: MemoryStore::new(),
-            trust: MemoryTrustStore::new(),
             profile,
             sas: None,
             established: None,
@@ -784,12 +782,7 @@ impl<W: Write> Router<'_, W> {
                     let carried = Stanza::parse(&xml).map_err(|e| {
                         Error::Unexpected(format!("a sent stanza does not parse: {e}"))
                     })?;
-                    to.ep.handle_stanza_with_trust(
-                        self.now,
-                        carried,
-                        &mut to.store,
-                        &mut to.trust,
-                    )?;
+                    to.ep.handle_stanza(self.now, carried, &mut to.store)?;
                     moved += 1;
                 }
                 Output::Requested(r) => {
@@ -821,7 +814,7 @@ impl<W: Write> Router<'_, W> {
                     )?;
                     if pk.status == KeyStatus::New {
                         let petname = format!("{}'s demo key", to.who.name());
-                        from.ep.trust_peer_key(&petname, &mut from.trust)?;
+                        from.ep.trust_peer_key(&petname, &mut from.store)?;
                     }
                     from.peer_fingerprint = Some(fp);
                 }

@@ -62,11 +62,10 @@ use std::time::SystemTime;
 use esession_crypto::SecretBytes;
 use esession_crypto::hash::HashAlg;
 use esession_crypto::sign::{SignAlg, SigningKey};
-use esession_offline::{MemoryOfflineStore, ReceiveSession, Receiver, SendSession};
+use esession_offline::{OfflineStore, PublishedOptions, ReceiveSession, Receiver, SendSession};
 use esession_online::{
-    Config, Endpoint, GAJIM_FALLBACK_BODY, IdentityKey, KeyStatus, MemoryStore, MemoryTrustStore,
-    Negotiated, Output, Profile, PubkeyMode, RetainedSecret, RetainedSecretStore, SharedPassword,
-    TerminationReason, TrustStore, TrustedKey, key_value_of,
+    Config, Endpoint, GAJIM_FALLBACK_BODY, IdentityKey, KeyStatus, Negotiated, Output, Profile,
+    PubkeyMode, RetainedSecret, SessionStore, SharedPassword, TerminationReason, TrustedKey,
 };
 use esession_store::{SqliteStore, StoreKey};
 use esession_wire::KeyValue;
@@ -115,27 +114,12 @@ impl Status {
     }
 }
 
-/// A retained-secret store whose I/O errors can be collected afterwards.
-trait PeerSecrets: RetainedSecretStore {
-    fn take_store_error(&self) -> Option<String>;
-}
-
-impl PeerSecrets for MemoryStore {
-    fn take_store_error(&self) -> Option<String> {
-        None
-    }
-}
-
-impl PeerSecrets for SqliteStore {
-    fn take_store_error(&self) -> Option<String> {
-        self.take_error().map(|e| e.to_string())
-    }
-}
-
-/// Hides the secrets stored before `since` (`fresh_secrets`): the store is
-/// left as it is, this run just does not see them.
+/// The session's one store (an SQLite file in the `store` directory, or an
+/// in-memory SQLite database), hiding the secrets stored before `since`
+/// (`fresh_secrets`): the store is left as it is, this run just does not
+/// see them.
 struct FreshOnly {
-    inner: Box<dyn PeerSecrets>,
+    inner: SqliteStore,
     since: Option<SystemTime>,
 }
 
@@ -145,25 +129,82 @@ impl FreshOnly {
     }
 }
 
-impl RetainedSecretStore for FreshOnly {
-    fn secrets(&self, peer: &str, now: SystemTime) -> Vec<RetainedSecret> {
-        let mut v = self.inner.secrets(peer, now);
+impl SessionStore for FreshOnly {
+    type Error = esession_store::Error;
+
+    fn secrets(&self, peer: &str, now: SystemTime) -> Result<Vec<RetainedSecret>, Self::Error> {
+        let mut v = self.inner.secrets(peer, now)?;
         v.retain(|s| self.visible(s));
-        v
+        Ok(v)
     }
 
-    fn other_secrets(&self, peer: &str, now: SystemTime) -> Vec<(String, RetainedSecret)> {
-        let mut v = self.inner.other_secrets(peer, now);
+    fn other_secrets(
+        &self,
+        peer: &str,
+        now: SystemTime,
+    ) -> Result<Vec<(String, RetainedSecret)>, Self::Error> {
+        let mut v = self.inner.other_secrets(peer, now)?;
         v.retain(|(_, s)| self.visible(s));
-        v
+        Ok(v)
     }
 
-    fn store(&mut self, peer: &str, replaces: Option<(&str, &SecretBytes)>, new: RetainedSecret) {
-        self.inner.store(peer, replaces, new);
+    fn store_secret(
+        &mut self,
+        peer: &str,
+        replaces: Option<(&str, &SecretBytes)>,
+        new: RetainedSecret,
+    ) -> Result<(), Self::Error> {
+        self.inner.store_secret(peer, replaces, new)
     }
 
-    fn mark_verified(&mut self, peer: &str, secret: &SecretBytes) {
-        self.inner.mark_verified(peer, secret);
+    fn secret_proven(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Self::Error> {
+        self.inner.secret_proven(peer, secret)
+    }
+
+    fn discard_secret(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Self::Error> {
+        self.inner.discard_secret(peer, secret)
+    }
+
+    fn mark_verified(&mut self, peer: &str, secret: &SecretBytes) -> Result<(), Self::Error> {
+        self.inner.mark_verified(peer, secret)
+    }
+
+    fn trusted_keys(&self, jid: &str) -> Result<Vec<TrustedKey>, Self::Error> {
+        self.inner.trusted_keys(jid)
+    }
+
+    fn jids_trusting(&self, key: &[u8]) -> Result<Vec<String>, Self::Error> {
+        self.inner.jids_trusting(key)
+    }
+
+    fn trust_key(&mut self, jid: &str, key: TrustedKey) -> Result<(), Self::Error> {
+        self.inner.trust_key(jid, key)
+    }
+
+    fn forget_key(&mut self, jid: &str, key: &[u8]) -> Result<(), Self::Error> {
+        self.inner.forget_key(jid, key)
+    }
+}
+
+impl OfflineStore for FreshOnly {
+    fn save_published(&mut self, p: PublishedOptions) -> Result<(), Self::Error> {
+        self.inner.save_published(p)
+    }
+
+    fn published(&self, n_a: &[u8]) -> Result<Option<PublishedOptions>, Self::Error> {
+        self.inner.published(n_a)
+    }
+
+    fn published_nonces(&self) -> Result<Vec<Vec<u8>>, Self::Error> {
+        self.inner.published_nonces()
+    }
+
+    fn remove_published(&mut self, n_a: &[u8]) -> Result<(), Self::Error> {
+        self.inner.remove_published(n_a)
+    }
+
+    fn record_seen(&mut self, n_a: &[u8], d: &[u8], n_b: &[u8]) -> Result<bool, Self::Error> {
+        self.inner.record_seen(n_a, d, n_b)
     }
 }
 
@@ -180,7 +221,6 @@ struct Session {
     /// Our signing keys with their `<KeyValue/>` XML and PKCS#8 DER, the
     /// configured one first.
     keys: Vec<(IdentityKey, String, SecretBytes)>,
-    offline_store: offline::OfflineStoreKind,
     /// Alice back online (XEP-0187 §3.4).
     receiver: Option<Receiver>,
     /// Alice's side of an offline session.
@@ -188,8 +228,7 @@ struct Session {
     /// Bob's side of an offline session.
     offline_send: Option<SendSession>,
     ep: Endpoint<ChaCha20Rng>,
-    secrets: FreshOnly,
-    trust: Box<dyn TrustStore>,
+    store: FreshOnly,
     started: bool,
     rekey_pending: bool,
     status: Status,
@@ -367,9 +406,7 @@ impl Peer {
                 s.drain(now, fx);
                 return Ok(Some(("key_value", Value::String(xml))));
             }
-            Request::Trust { jid, key_value } => {
-                trust_key_value(s.trust.as_mut(), &jid, &key_value)
-            }
+            Request::Trust { jid, key_value } => trust_key_value(&mut s.store, &jid, &key_value),
         };
         s.drain(now, fx);
         result.map(|()| None)
@@ -402,7 +439,10 @@ fn generate_key(
     eprintln!("esession peer: generating a {} key", alg.uri());
     let key = SigningKey::generate(alg, rng)
         .map_err(|e| crate::Error::Peer(format!("key generation: {e}")))?;
-    let xml = key_value_of(&key.verifying_key())?.to_element().to_xml();
+    let xml = KeyValue::of_key(&key.verifying_key())
+        .map_err(|e| crate::Error::Peer(e.to_string()))?
+        .to_element()
+        .to_xml();
     // The offline crate borrows a SigningKey; IdentityKey does not lend
     // one, so the DER (zeroized on drop) is kept to rebuild it.
     let der = key
@@ -427,22 +467,22 @@ fn endpoint(
 }
 
 /// Trusts the `<KeyValue/>` XML `kv` for `jid`'s bare JID.
-fn trust_key_value(trust: &mut dyn TrustStore, jid: &str, kv: &str) -> Result<(), crate::Error> {
+fn trust_key_value(store: &mut FreshOnly, jid: &str, kv: &str) -> Result<(), crate::Error> {
     let bad = |e: &dyn std::fmt::Display| crate::Error::Peer(format!("key_value: {e}"));
     let el = Element::parse(kv).map_err(|e| bad(&e))?;
-    let key = KeyValue::from_element(&el)
-        .and_then(|k| k.normalized())
-        .map_err(|e| bad(&e))?;
+    let key_value = KeyValue::from_element(&el).map_err(|e| bad(&e))?;
     // The key must be one we can verify with.
-    esession_online::verifying_key_of(&key)?;
-    trust.trust(
-        esession_online::bare(jid),
-        TrustedKey {
-            key,
-            petname: "peer-driver".to_owned(),
-        },
-    );
-    Ok(())
+    key_value.to_verifying_key().map_err(|e| bad(&e))?;
+    let key = key_value.normalized().map_err(|e| bad(&e))?;
+    store
+        .trust_key(
+            esession_wire::bare(jid),
+            TrustedKey {
+                key,
+                petname: "peer-driver".to_owned(),
+            },
+        )
+        .map_err(|e| bad(&e))
 }
 
 /// The store key in `dir`, created on first use (test-harness convenience).
@@ -479,17 +519,16 @@ impl Session {
         if let Some(oss) = &init.oss {
             config.shared_password = Some(SharedPassword::new(oss.as_str()));
         }
-        let account = esession_online::bare(&init.own_jid).to_owned();
-        let (secrets, trust, offline_store): (
-            Box<dyn PeerSecrets>,
-            Box<dyn TrustStore>,
-            offline::OfflineStoreKind,
-        ) = match &init.store {
-            None => (
-                Box::new(MemoryStore::new()),
-                Box::new(MemoryTrustStore::new()),
-                offline::OfflineStoreKind::Memory(MemoryOfflineStore::new()),
-            ),
+        let account = esession_wire::bare(&init.own_jid).to_owned();
+        let store_err = |what: &dyn std::fmt::Display, e: esession_store::Error| {
+            crate::Error::Peer(format!("{what}: {e}"))
+        };
+        let inner = match &init.store {
+            None => {
+                let key = StoreKey::generate().map_err(|e| store_err(&"store key", e))?;
+                SqliteStore::open_in_memory(&key, &account)
+                    .map_err(|e| store_err(&"in-memory store", e))?
+            }
             Some(dir) => {
                 std::fs::create_dir_all(dir)?;
                 let key = store_key(dir)?;
@@ -504,23 +543,17 @@ impl Session {
                     })
                     .collect();
                 let path = dir.join(format!("{file}.sqlite"));
-                let open = |p: &Path| {
-                    SqliteStore::open(p, &key, &account)
-                        .map_err(|e| crate::Error::Peer(format!("{}: {e}", p.display())))
-                };
-                // Two connections to one file: the endpoint borrows the
-                // secret store and the trust store at the same time.
-                (
-                    Box::new(open(&path)?),
-                    Box::new(open(&path)?),
-                    offline::OfflineStoreKind::Sqlite(Box::new(open(&path)?)),
-                )
+                SqliteStore::open(&path, &key, &account)
+                    .map_err(|e| store_err(&path.display(), e))?
             }
         };
-        let mut trust = trust;
+        let mut store = FreshOnly {
+            inner,
+            since: init.fresh_secrets.then_some(now),
+        };
         for (jid, kvs) in &init.trusted_keys {
             for kv in kvs {
-                trust_key_value(trust.as_mut(), jid, kv)?;
+                trust_key_value(&mut store, jid, kv)?;
             }
         }
         let mut key_rng = rng_for(
@@ -568,16 +601,11 @@ impl Session {
             config,
             seed: init.seed,
             keys,
-            offline_store,
             receiver: None,
             offline_recv: None,
             offline_send: None,
             ep,
-            secrets: FreshOnly {
-                inner: secrets,
-                since: init.fresh_secrets.then_some(now),
-            },
-            trust,
+            store,
             started: false,
             rekey_pending: false,
             status: Status::None,
@@ -648,10 +676,7 @@ impl Session {
                 .push(json!({"ok": false, "error": "alice has not started"}));
             return;
         }
-        if let Err(e) =
-            self.ep
-                .handle_stanza_with_trust(now, stanza, &mut self.secrets, self.trust.as_mut())
-        {
+        if let Err(e) = self.ep.handle_stanza(now, stanza, &mut self.store) {
             fx.received
                 .push(json!({"ok": false, "error": e.to_string()}));
         }
@@ -745,8 +770,7 @@ impl Session {
                         }
                         _ => {
                             // Trust on first use (peer mode only, PEER-PROTOCOL.md).
-                            if let Err(e) = self.ep.trust_peer_key("peer-tofu", self.trust.as_mut())
-                            {
+                            if let Err(e) = self.ep.trust_peer_key("peer-tofu", &mut self.store) {
                                 eprintln!("esession peer: cannot trust the peer's key: {e}");
                             }
                         }
@@ -780,10 +804,6 @@ impl Session {
                 }
                 _ => {}
             }
-        }
-        if let Some(e) = self.secrets.inner.take_store_error() {
-            eprintln!("esession peer: store error: {e}");
-            self.error = Some(format!("store: {e}"));
         }
     }
 
@@ -915,30 +935,21 @@ mod tests {
     #[test]
     fn fresh_only_hides_older_secrets() {
         let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
-        let mut inner = MemoryStore::new();
-        let old = RetainedSecret {
-            secret: SecretBytes::new(vec![1; 32]),
-            stored_at: t0,
-            verified: false,
-        };
-        inner.store("b@y", None, old.clone());
+        let key = StoreKey::generate().unwrap();
+        let mut inner = SqliteStore::open_in_memory(&key, "a@x").unwrap();
+        let old = RetainedSecret::new(SecretBytes::new(vec![1; 32]), t0);
+        inner.store_secret("b@y", None, old.clone()).unwrap();
         let later = t0 + std::time::Duration::from_secs(5);
         let mut fresh = FreshOnly {
-            inner: Box::new(inner),
+            inner,
             since: Some(later),
         };
-        assert!(fresh.secrets("b@y", later).is_empty());
-        assert!(fresh.other_secrets("c@z", later).is_empty());
-        fresh.store(
-            "b@y",
-            None,
-            RetainedSecret {
-                stored_at: later,
-                ..old
-            },
-        );
-        assert_eq!(fresh.secrets("b@y", later).len(), 1);
+        assert!(fresh.secrets("b@y", later).unwrap().is_empty());
+        assert!(fresh.other_secrets("c@z", later).unwrap().is_empty());
+        let new = RetainedSecret::new(SecretBytes::new(vec![2; 32]), later);
+        fresh.store_secret("b@y", None, new).unwrap();
+        assert_eq!(fresh.secrets("b@y", later).unwrap().len(), 1);
         fresh.since = None;
-        assert_eq!(fresh.secrets("b@y", later).len(), 2);
+        assert_eq!(fresh.secrets("b@y", later).unwrap().len(), 2);
     }
 }

@@ -20,10 +20,10 @@
 //!      ▼                                            │
 //!   online::Endpoint ── handle_stanza ──▶ poll_output: Requested, SasReady,
 //!      │  (XEP-0116, XEP-0200)              Established, Received, Terminated
-//!      │        ▲ RetainedSecretStore / TrustStore
+//!      │        ▲ SessionStore (retained secrets, trusted keys)
 //!   offline::{Publisher, Initiator, Receiver}  (XEP-0187 over PEP iqs)
-//!      │        ▲ OfflineStore / TrustedKeys
-//!   store::SqliteStore  (all four traits, encrypted at rest)
+//!      │        ▲ OfflineStore (extends SessionStore)
+//!   store::SqliteStore  (both traits, encrypted at rest)
 //!      │
 //!   wire (forms, normalization, <c/>) · sigma (XEP-0188 keys, SAS) · crypto
 //! ```
@@ -110,12 +110,12 @@ pub use esession_wire as wire;
 pub use esession_crypto::SecretBytes;
 pub use esession_crypto::sign::{SignAlg, SigningKey, VerifyingKey};
 pub use esession_offline::{
-    Audience, Initiator, MemoryOfflineStore, MemoryTrustedKeys, OfflineStore, Publisher,
-    ReceiveSession, Receiver, SendSession, TrustedKeys,
+    Audience, Initiator, MemoryOfflineStore, OfflineStore, Publisher, ReceiveSession, Receiver,
+    SendSession,
 };
 pub use esession_online::{
-    Config, Endpoint, Established, MemoryStore, MemoryTrustStore, Output, PeerKey, Profile,
-    Requested, RetainedSecretStore, Sas, TerminationReason, TrustStore,
+    Config, Endpoint, Established, MemoryStore, Output, PeerKey, Profile, Requested,
+    RetainedSecret, Sas, SessionStore, TerminationReason, TrustedKey,
 };
 pub use esession_store::{SqliteStore, StoreKey};
 pub use esession_wire::{Element, Stanza, StanzaKind};

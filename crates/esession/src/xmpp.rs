@@ -9,7 +9,7 @@
 //!        │                                                      │   payloads (<feature/>, <c/>)
 //!        │                                                      │   converted node by node
 //!        │                                                      ▼
-//!        │                                                 Endpoint::handle_stanza_with_trust
+//!        │                                                 Endpoint::handle_stanza
 //!        │                                                      │ poll_output
 //!        └── Client::send_stanza(to_parsers(stanza)) ◀── Output::Send ── XmppSession::flush
 //!                                                         other outputs ──▶ returned to the app
@@ -46,7 +46,7 @@
 use std::time::SystemTime;
 
 use esession_crypto::rand_core::CryptoRng;
-use esession_online::{Endpoint, Output, RetainedSecretStore, TrustStore};
+use esession_online::{Endpoint, Output, SessionStore};
 use esession_wire::xml::{Attribute, NS_XML};
 use esession_wire::{Element, NS_CLIENT, NS_ESESSION_C, NS_FEATURE_NEG, NS_INIT, Stanza};
 use xmpp_parsers::iq::Iq;
@@ -225,19 +225,17 @@ impl<R: CryptoRng> XmppSession<R> {
     /// endpoint means the stanza was refused (see [`Endpoint`]); whether
     /// the session is over is reported through the outputs
     /// ([`Output::Failed`]).
-    pub fn handle_message(
+    pub fn handle_message<S: SessionStore + ?Sized>(
         &mut self,
         now: SystemTime,
         message: &Message,
-        store: &mut dyn RetainedSecretStore,
-        trust: &mut dyn TrustStore,
+        store: &mut S,
     ) -> Result<bool, Error> {
         if !is_esession(message) {
             return Ok(false);
         }
         let stanza = message_to_stanza(message)?;
-        self.endpoint
-            .handle_stanza_with_trust(now, stanza, store, trust)?;
+        self.endpoint.handle_stanza(now, stanza, store)?;
         Ok(true)
     }
 

@@ -9,10 +9,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use esession_crypto::sign::{SignAlg, SigningKey};
-use esession_offline::{
-    Audience, Error, Initiator, MemoryOfflineStore, MemoryTrustedKeys, Publisher, Receiver,
-};
-use esession_online::Config;
+use esession_offline::{Audience, Error, Initiator, MemoryOfflineStore, Publisher, Receiver};
+use esession_online::{Config, MemoryStore, SessionStore, TrustedKey};
 use esession_wire::{Element, Stanza};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -39,7 +37,9 @@ fn keys() -> Result<&'static (SigningKey, SigningKey), String> {
 /// Alice published options (expiring at t0 + LIFETIME); Bob started a
 /// session with `first` (encrypted in the init) and sealed `later`.
 struct World {
-    trust: MemoryTrustedKeys,
+    /// Bob's store: Alice's key is trusted.
+    trust: MemoryStore,
+    /// Alice's store: Bob's key is trusted.
     store: MemoryOfflineStore,
     item: Element,
     init: Stanza,
@@ -54,10 +54,16 @@ fn through_wire(mut s: Stanza) -> Result<Stanza, String> {
 fn world(seed: u64, later: &[&str]) -> Result<World, String> {
     let (alice_key, bob_key) = keys()?;
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let mut trust = MemoryTrustedKeys::new();
-    trust.trust(ALICE, alice_key.verifying_key());
-    trust.trust("bob@example.com", bob_key.verifying_key());
+    let trusted = |k: &SigningKey| TrustedKey::of(&k.verifying_key(), "known");
+    let mut trust = MemoryStore::new();
     let mut store = MemoryOfflineStore::new();
+    let (Ok(alice), Ok(bob)) = (trusted(alice_key), trusted(bob_key)) else {
+        return Err("key bytes".to_owned());
+    };
+    let (Ok(()), Ok(())) = (
+        trust.trust_key(ALICE, alice),
+        store.trust_key("bob@example.com", bob),
+    );
     let published = Publisher::new(Config::default(), Audience::Subscribers, t0() + LIFETIME)
         .signing_key(alice_key)
         .publish(&mut rng, &mut store)
@@ -111,17 +117,12 @@ pub(crate) fn offline_init_after_expires(seed: u64) -> CaseResult {
     let at: SystemTime = t0() + LIFETIME;
     expect_err(
         "accept at expires",
-        r.accept(at, w.init.clone(), &mut w.store, &w.trust),
+        r.accept(at, w.init.clone(), &mut w.store),
         &Error::Expired,
     )?;
     // The refused stanza left no trace: the same init, a minute earlier, opens.
     let ok = r
-        .accept(
-            at - Duration::from_secs(60),
-            w.init.clone(),
-            &mut w.store,
-            &w.trust,
-        )
+        .accept(at - Duration::from_secs(60), w.init.clone(), &mut w.store)
         .map_err(|e| format!("the same init before expires: {e}"))?;
     check(
         "content before expires",
@@ -155,7 +156,7 @@ pub(crate) fn offline_init_after_purge(seed: u64) -> CaseResult {
     check_eq("records purged", n, 1)?;
     expect_err(
         "accept after purge",
-        r.accept(later, w.init.clone(), &mut w.store, &w.trust),
+        r.accept(later, w.init.clone(), &mut w.store),
         &Error::Expired,
     )
 }
@@ -166,11 +167,11 @@ pub(crate) fn offline_init_replayed(seed: u64) -> CaseResult {
     let mut w = world(seed, &[])?;
     let mut r = receiver(&mut w)?;
     let now = t0() + Duration::from_secs(60);
-    r.accept(now, w.init.clone(), &mut w.store, &w.trust)
+    r.accept(now, w.init.clone(), &mut w.store)
         .map_err(|e| format!("first delivery: {e}"))?;
     expect_err(
         "second delivery",
-        r.accept(now, w.init.clone(), &mut w.store, &w.trust),
+        r.accept(now, w.init.clone(), &mut w.store),
         &Error::Replay,
     )
 }
@@ -183,7 +184,7 @@ pub(crate) fn offline_stanza_replayed_and_reordered(seed: u64) -> CaseResult {
     let mut r = receiver(&mut w)?;
     let now = t0() + Duration::from_secs(60);
     let accepted = r
-        .accept(now, w.init.clone(), &mut w.store, &w.trust)
+        .accept(now, w.init.clone(), &mut w.store)
         .map_err(|e| format!("init: {e}"))?;
     let mut session = accepted.session.ok_or("no session")?;
     let two = w.later.first().cloned().ok_or("no second stanza")?;
@@ -218,10 +219,10 @@ pub(crate) fn offline_init_mac_tampered(seed: u64) -> CaseResult {
         .map_err(|e| e.to_string())?;
     expect_err(
         "tampered M_B",
-        r.accept(now, forged, &mut w.store, &w.trust),
+        r.accept(now, forged, &mut w.store),
         &Error::BadIdentityMac,
     )?;
-    r.accept(now, w.init.clone(), &mut w.store, &w.trust)
+    r.accept(now, w.init.clone(), &mut w.store)
         .map_err(|e| format!("the genuine init after the forgery: {e}"))?;
     Ok(())
 }
@@ -265,11 +266,11 @@ pub(crate) fn offline_terminate_injected(seed: u64) -> CaseResult {
     let forged = Stanza::parse(&injected).map_err(|e| e.to_string())?;
     expect_err(
         "init with an injected terminate",
-        r.accept(now, forged, &mut w.store, &w.trust),
+        r.accept(now, forged, &mut w.store),
         &Error::BadIdentity,
     )?;
     let accepted = r
-        .accept(now, w.init.clone(), &mut w.store, &w.trust)
+        .accept(now, w.init.clone(), &mut w.store)
         .map_err(|e| format!("the genuine init after the forgery: {e}"))?;
     check("the genuine init does not terminate", !accepted.terminated)
 }

@@ -20,10 +20,10 @@ use std::time::Duration;
 use esession_crypto::dh::{DhPrivateKey, ExponentPolicy};
 use esession_crypto::sign::SigningKey;
 use esession_offline::{
-    Audience, Initiator, MemoryOfflineStore, MemoryTrustedKeys, OfflineStore, OpenInput, Publisher,
-    Receiver, open_identity,
+    Audience, Initiator, MemoryOfflineStore, OfflineStore, OpenInput, Publisher, Receiver,
+    open_identity,
 };
-use esession_online::Config;
+use esession_online::{Config, MemoryStore, SessionStore, TrustedKey};
 use esession_sigma::Profile;
 use esession_sigma::counters::Counters;
 use esession_sigma::keys::{DirectionKeys, Role, k_dh};
@@ -63,9 +63,20 @@ pub(super) fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoRepor
         None => SigningKey::generate_rsa(2048, &mut rng).map_err(bad)?,
     };
     let bob_key = SigningKey::generate_rsa(2048, &mut rng).map_err(bad)?;
-    let mut trust = MemoryTrustedKeys::new();
-    trust.trust("alice@example.org", alice_key.verifying_key());
-    trust.trust("bob@example.com", bob_key.verifying_key());
+    // Alice's store trusts Bob's key; Bob's trusts hers.
+    let trusted = |key: &SigningKey| -> Result<TrustedKey, Error> {
+        let key = esession_wire::key_bytes(&key.verifying_key()).map_err(bad)?;
+        let petname = "known".to_owned();
+        Ok(TrustedKey { key, petname })
+    };
+    let mut store = MemoryOfflineStore::new();
+    store
+        .trust_key("bob@example.com", trusted(&bob_key)?)
+        .map_err(bad)?;
+    let mut bob_store = MemoryStore::new();
+    bob_store
+        .trust_key("alice@example.org", trusted(&alice_key)?)
+        .map_err(bad)?;
     let mut config = Config::default();
     config.exponent_policy = ExponentPolicy::Rfc3526;
 
@@ -83,7 +94,6 @@ pub(super) fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoRepor
     let mut carried = 0usize;
 
     writeln!(out, "== alice publishes her options and goes offline")?;
-    let mut store = MemoryOfflineStore::new();
     let published = Publisher::new(config.clone(), Audience::Subscribers, expires)
         .signing_key(&alice_key)
         .publish(&mut rng, &mut store)
@@ -110,18 +120,18 @@ pub(super) fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoRepor
     )?;
     let mut bob = Initiator::new(config.clone(), &bob_key).map_err(off)?;
     let checked = bob
-        .check_options(now, "alice@example.org", &published.item, &trust)
+        .check_options(now, "alice@example.org", &published.item, &bob_store)
         .map_err(off)?;
-    let chosen = checked.chosen().clone();
+    let chosen = checked.chosen().negotiated.clone();
     writeln!(
         out,
         "    [bob] options verified (Alice's signature, her trusted key); chose modp {}, {}, {}",
-        chosen.group.number(),
+        chosen.modp.number(),
         chosen.cipher.name(),
         chosen.hash.name()
     )?;
-    let y = DhPrivateKey::generate(chosen.group, ExponentPolicy::Rfc3526, 128, &mut rng)
-        .map_err(bad)?;
+    let y =
+        DhPrivateKey::generate(chosen.modp, ExponentPolicy::Rfc3526, 128, &mut rng).map_err(bad)?;
     bob.pin_y_for_tests(y.to_bytes().as_bytes());
     let started = bob
         .start(now, &checked, Some(chat(BOB_WRITES[0])), false, &mut rng)
@@ -170,9 +180,7 @@ pub(super) fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoRepor
         .first()
         .cloned()
         .ok_or_else(|| bad("no init stanza"))?;
-    let accepted = receiver
-        .accept(at, first, &mut store, &trust)
-        .map_err(off)?;
+    let accepted = receiver.accept(at, first, &mut store).map_err(off)?;
     writeln!(
         out,
         "    [alice] init from {} accepted: Bob's signature verified with his trusted key",
@@ -203,14 +211,15 @@ pub(super) fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoRepor
             .negotiation()
             .map_err(bad)?
             .ok_or_else(|| bad("the init has no form"))?;
-        let Negotiation::OfflineInit(resp) = &neg.message else {
+        let Negotiation::OfflineInit(init) = &neg.message else {
             return Err(bad("the first stanza is not an offline init"));
         };
+        let resp = &init.response;
         let form_b = neg.form.form_bytes(NormProfile::Xep).map_err(bad)?;
         let x_stored = record
-            .x_for(chosen.group.number())
+            .x_for(chosen.modp.number())
             .ok_or_else(|| bad("Alice stored no x for the chosen group"))?;
-        let x = DhPrivateKey::from_bytes(chosen.group, x_stored.as_bytes()).map_err(bad)?;
+        let x = DhPrivateKey::from_bytes(chosen.modp, x_stored.as_bytes()).map_err(bad)?;
         let shared = x.shared_secret(&resp.dhkey).map_err(bad)?;
         let id_b = resp.identity.as_deref().ok_or_else(|| bad("no ID_B"))?;
         let m_b = resp.mac.as_deref().ok_or_else(|| bad("no M_B"))?;
@@ -225,7 +234,7 @@ pub(super) fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoRepor
             c_a: resp.counter,
             id_b,
             m_b,
-            sign_alg: chosen.sign_alg,
+            sign_alg: chosen.sign_alg.ok_or_else(|| bad("no sign_alg"))?,
         })
         .map_err(off)?;
         let k = k_dh(chosen.hash, shared.as_bytes());
@@ -363,7 +372,7 @@ pub(super) fn run<W: Write>(opts: &DemoOptions, out: &mut W) -> Result<DemoRepor
     writeln!(
         out,
         "negotiated offline: modp {}, {}, {}, signatures (no SAS)",
-        chosen.group.number(),
+        chosen.modp.number(),
         chosen.cipher.name(),
         chosen.hash.name()
     )?;

@@ -16,37 +16,12 @@
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
-use esession_crypto::sign::{SignAlg, SigningKey, VerifyingKey};
-use esession_offline::{
-    Audience, Initiator, MemoryOfflineStore, Publisher, Receiver, TrustedKeys, key_value_bytes,
-};
-use esession_online::{TrustStore, verifying_key_of};
-use esession_store::SqliteStore;
+use esession_crypto::sign::{SignAlg, SigningKey};
+use esession_offline::{Audience, Initiator, Publisher, Receiver};
 use esession_wire::{Element, Negotiation, Stanza};
 use serde_json::{Value, json};
 
 use super::{Effects, Session, Status, chat, received_entry};
-
-/// Where Alice's published offline values live.
-pub(super) enum OfflineStoreKind {
-    /// In memory (no `store` directory).
-    Memory(MemoryOfflineStore),
-    /// In the `store` directory's SQLite file.
-    Sqlite(Box<SqliteStore>),
-}
-
-/// The online trust store seen as the offline crate's [`TrustedKeys`].
-struct Trusted<'a>(&'a dyn TrustStore);
-
-impl TrustedKeys for Trusted<'_> {
-    fn keys_for(&self, bare_jid: &str) -> Vec<VerifyingKey> {
-        self.0
-            .keys_for(bare_jid)
-            .iter()
-            .filter_map(|k| verifying_key_of(&k.key).ok())
-            .collect()
-    }
-}
 
 /// The first data form (`<x xmlns='jabber:x:data'/>`) in `el`, depth first:
 /// the options inside a publish `<iq/>`, or the form itself.
@@ -90,10 +65,7 @@ impl Session {
         if let Some((_, resource)) = self.own_jid.split_once('/') {
             publisher = publisher.match_resource(resource);
         }
-        let published = match &mut self.offline_store {
-            OfflineStoreKind::Memory(s) => publisher.publish(&mut self.key_rng, s),
-            OfflineStoreKind::Sqlite(s) => publisher.publish(&mut self.key_rng, s.as_mut()),
-        }?;
+        let published = publisher.publish(&mut self.key_rng, &mut self.store)?;
         let mut iq = published.publish;
         iq.set_attr("from", &self.own_jid);
         fx.out.push(iq.to_xml());
@@ -115,8 +87,7 @@ impl Session {
         let form = find_form(&el).ok_or_else(|| err("no options form in xml"))?;
         let key = self.signing_key(SignAlg::RsaSha256)?;
         let initiator = Initiator::new(self.config.clone(), &key)?;
-        let checked =
-            initiator.check_options(now, &self.peer_jid, form, &Trusted(self.trust.as_ref()))?;
+        let checked = initiator.check_options(now, &self.peer_jid, form, &self.store)?;
         let started = initiator.start(now, &checked, Some(chat(text)), false, &mut self.key_rng)?;
         let mut stanza = started.stanza;
         stanza.set_attr("from", &self.own_jid);
@@ -204,12 +175,7 @@ impl Session {
         if self.receiver.is_none() {
             // XEP-0187 §3.4: Alice is back; the clear iq goes to her own PEP
             // node, not to the peer, so it is only logged.
-            let back = match &mut self.offline_store {
-                OfflineStoreKind::Memory(s) => Receiver::came_online(self.config.clone(), s),
-                OfflineStoreKind::Sqlite(s) => {
-                    Receiver::came_online(self.config.clone(), s.as_mut())
-                }
-            }?;
+            let back = Receiver::came_online(self.config.clone(), &mut self.store)?;
             eprintln!(
                 "esession peer: back online; would send {}",
                 back.clear_subscriber_options.to_xml()
@@ -217,17 +183,9 @@ impl Session {
             self.receiver = Some(back.receiver);
         }
         let receiver = self.receiver.as_mut().ok_or_else(|| err("no receiver"))?;
-        let trusted = Trusted(self.trust.as_ref());
-        let accepted = match &mut self.offline_store {
-            OfflineStoreKind::Memory(s) => receiver.accept(now, stanza, s, &trusted),
-            OfflineStoreKind::Sqlite(s) => receiver.accept(now, stanza, s.as_mut(), &trusted),
-        }?;
-        let key = key_value_bytes(&accepted.peer_key)?;
-        self.peer_fingerprint = Some(hex::encode(
-            esession_crypto::hash::HashAlg::Sha256
-                .digest(&key)
-                .as_bytes(),
-        ));
+        let accepted = receiver.accept(now, stanza, &mut self.store)?;
+        let fingerprint = esession_online::fingerprint_of_key(&accepted.peer_key)?;
+        self.peer_fingerprint = Some(hex::encode(fingerprint));
         if let Some(entry) = accepted.content.as_ref().and_then(received_entry) {
             fx.received.push(entry);
         }
