@@ -40,11 +40,10 @@ import xml.etree.ElementTree as ET
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from xepref import (KEY_LEN, NS_DATA, Checker, aes_ctr, b64d, modp_prime, mpi, nblocks, one,
-                    rsa_key_value, run, sas28x5, unhex)
+from xepref import (KEY_LEN, NS_C, NS_DATA, Checker, aes_ctr, b64d, m_content, modp_prime,
+                    mpi, nblocks, one, rsa_key_value, run, sas28x5, unhex)
 from xepref import form_fields as fields_of
 
-NS_C = "{http://www.xmpp.org/extensions/xep-0200.html#ns}"
 NS_STANZAS = "{urn:ietf:params:xml:ns:xmpp-stanzas}"
 
 
@@ -263,9 +262,8 @@ def derive(doc: dict, c: Checker) -> None:
         if cel is None:
             c.failures.append(f"stanza {i}: no <c/>")
             continue
-        m_content = "".join(f"<{ch.tag.split('}')[1]}>{ch.text or ''}</{ch.tag.split('}')[1]}>"
-                            for ch in cel if ch.tag != NS_C + "mac")
-        c.eq(f"stanza {i} m_content", m_content, st["m_content"])
+        content = m_content(cel)
+        c.eq(f"stanza {i} m_content", content, st["m_content"])
         data_text = cel.findtext(NS_C + "data")
         data = b64d(data_text) if data_text is not None else b""
         mac = b64d(cel.findtext(NS_C + "mac") or "")
@@ -278,7 +276,7 @@ def derive(doc: dict, c: Checker) -> None:
             c.eq(f"stanza {i} old MAC key {j} is retired", o in used and o not in current.values(), True)
         before = counters[who] % 2**128
         c.eq(f"stanza {i} counter_before", before, int(st["counter_before"], 16))
-        c.eq(f"stanza {i} a_mac under {under} keys", mac, hm(kk["KM"], m_content.encode(), mpi(before)))
+        c.eq(f"stanza {i} a_mac under {under} keys", mac, hm(kk["KM"], content.encode(), mpi(before)))
         plain = aes_ctr(kk["KC"], before, data) if data_text is not None else b""
         c.eq(f"stanza {i} plaintext", plain.decode("utf-8", "replace"), st["plaintext"])
         counters[who] = (before + (nblocks(len(data)) if data_text is not None else 1)) % 2**128

@@ -178,6 +178,17 @@ def form_content(x: ET.Element, exclude: tuple[str, ...]) -> bytes:
                    if not (_local(c.tag) == "field" and c.get("var") in exclude)).encode()
 
 
+# ---------------------------------------------------------------- XEP-0200
+
+NS_C = "{http://www.xmpp.org/extensions/xep-0200.html#ns}"
+
+
+def m_content(c: ET.Element) -> str:
+    """D39: every child of <c/> but <mac/>, in received order, as <name>text</name>."""
+    return "".join(f"<{_local(ch.tag)}>{ch.text or ''}</{_local(ch.tag)}>"
+                   for ch in c if ch.tag != NS_C + "mac")
+
+
 # ---------------------------------------------------------------- reporting
 
 class Checker:
