@@ -4,7 +4,8 @@
 demo *ARGS:
     cargo run -p esession-cli -- demo {{ARGS}}
 
-# Run every test (the README's test command; CI runs exactly this).
+# Run every test (the README's test command; CI runs exactly this, in a copy of the
+# repository with no ../shared beside it).
 test:
     cargo test --workspace
 
@@ -12,10 +13,13 @@ test:
 conformance:
     cargo run -p esession-conformance
 
-# Re-derive our own vectors with the independent Python implementations.
+# Re-derive our own vectors with the independent Python implementations, and check
+# that vectors/specs/requirements.md is what the XEP XML sources give.
 vectors:
     python3 vectors/tools/rederive_sigma.py
     python3 vectors/tools/rederive_online.py
+    python3 vectors/tools/rederive_offline.py
+    python3 vectors/tools/requirements.py --check
 
 # Review insta snapshots.
 snap:

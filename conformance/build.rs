@@ -5,6 +5,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// Folders of published data kept as it was published, not in the vector-file
+/// layout: `interop/` holds the Gajim recordings, which the importers convert
+/// into `sigma/` and `wire/` files (those are run).
+const AS_PUBLISHED: &[&str] = &["interop"];
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -27,6 +32,11 @@ fn main() {
     println!("cargo:rerun-if-changed={}", vectors.display());
     let mut files = Vec::new();
     collect(&vectors, &mut files);
+    files.retain(|f| {
+        !AS_PUBLISHED
+            .iter()
+            .any(|folder| f.starts_with(vectors.join(folder)))
+    });
     files.sort();
     let mut src = String::from(
         "/// Every vector file, as (path relative to vectors/, contents).\npub(crate) static FILES: &[(&str, &str)] = &[\n",

@@ -1,6 +1,7 @@
-//! Keeps `docs/conformance.md` honest against `specs/requirements.md`.
+//! Keeps `docs/conformance.md` honest against `vectors/specs/requirements.md`.
 //!
-//! The requirements file numbers every RFC 2119 sentence of XEP-0116, XEP-0200,
+//! The requirements file (generated from the XEP XML sources by
+//! `vectors/tools/requirements.py`) numbers every RFC 2119 sentence of XEP-0116, XEP-0200,
 //! XEP-0187 and XEP-0155 (`| XEP0116-001 | MAY | section | statement |`). The
 //! matrix has one row per id, `| id | level | proven by |`. This test parses both
 //! tables (std only, line by line: both are plain pipe tables) and fails when
@@ -9,7 +10,7 @@
 //!   the requirements file does not have, or gives it another level;
 //! - an id appears twice;
 //! - a "proven by" cell is empty;
-//! - a cell says `not yet tested:` (issue 9: every id is proven or explained);
+//! - a cell says `not yet tested:` (every id is proven or explained);
 //! - a cell that claims a proof (it does not start with `n/a:`) holds no
 //!   reference, or a backticked span that is not a reference;
 //! - a `path/file.rs::name` reference names a missing file, or a file without a
@@ -58,9 +59,9 @@ fn id_of(line: &str) -> Option<String> {
     }
 }
 
-/// id -> level, from `specs/requirements.md`.
+/// id -> level, from `vectors/specs/requirements.md`.
 fn requirements() -> BTreeMap<String, String> {
-    let path = manifest_dir().join("../../shared/specs/requirements.md");
+    let path = repo_root().join("vectors/specs/requirements.md");
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = BTreeMap::new();
     for line in text.lines() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes fuzz/seeds/<target>/ from real messages: vectors/online,
-vectors/offline and the recorded Gajim session (../shared/interop/gajim).
+vectors/offline and the recorded Gajim session (vectors/interop/gajim).
 
 Run from the repository root: python3 fuzz/tools/make_seeds.py
 The online_* and offline_alice seeds use the op encoding of
@@ -10,7 +10,7 @@ import glob, json, os, re, struct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEEDS = os.path.join(ROOT, "fuzz", "seeds")
-GAJIM = os.path.join(ROOT, "..", "shared", "interop", "gajim", "transcript.json")
+GAJIM = os.path.join(ROOT, "vectors", "interop", "gajim", "transcript.json")
 
 
 def put(target, name, data):

@@ -244,6 +244,7 @@ def wycheproof_signature(shared: Path, src: str, sign_alg: str) -> dict:
         group = {"group": gi, "type": g["type"], "sha": g["sha"], "publicKeyDer": g["publicKeyDer"].lower()}
         if "keySize" in g:
             group["keySize"] = g["keySize"]
+        group["publicKey"] = g["publicKey"]
         groups.append(group)
         for t in g["tests"]:
             v = {**test_fields(t), "sign_alg": sign_alg, "group": gi, "msg": t["msg"].lower(), "sig": t["sig"].lower()}
@@ -257,7 +258,8 @@ def wycheproof_signature(shared: Path, src: str, sign_alg: str) -> dict:
     doc["sign_alg"] = sign_alg
     doc["layout"] = (
         "groups[i] holds Wycheproof testGroups[i] without its tests (publicKeyDer: "
-        "SubjectPublicKeyInfo DER, hex); each vector is one Wycheproof test with `group` = i, "
+        "SubjectPublicKeyInfo DER, hex; publicKey: the key's components as Wycheproof "
+        "gives them); each vector is one Wycheproof test with `group` = i, "
         "msg and sig in hex, and the Wycheproof result: valid must verify, invalid must fail "
         "(fail: true), acceptable may go either way"
     )

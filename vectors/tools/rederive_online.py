@@ -8,7 +8,8 @@ Usage (from the repository root):
 
 Exit status 0 if every value re-derives, 1 if any file has a mismatch (all mismatches
 are listed). Independent of the Rust crates: Python 3 stdlib (hashlib, hmac, pow(),
-xml.etree) and the `cryptography` package (AES-CTR from OpenSSL) only.
+xml.etree) and the `cryptography` package (AES-CTR from OpenSSL) only; the MODP primes,
+encodings and the report come from xepref.py, shared with the other re-derivations.
 
 What it reads from where:
 
@@ -30,119 +31,28 @@ XEP-0116 §4.2 / D44 answer it records.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
-import json
-import pathlib
 import sys
 import xml.etree.ElementTree as ET
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-NS_DATA = "{jabber:x:data}"
-NS_C = "{http://www.xmpp.org/extensions/xep-0200.html#ns}"
+from xepref import (KEY_LEN, NS_C, NS_DATA, Checker, aes_ctr, b64d, m_content, modp_prime,
+                    mpi, nblocks, one, rsa_key_value, run, sas28x5, unhex)
+from xepref import form_fields as fields_of
+
 NS_STANZAS = "{urn:ietf:params:xml:ns:xmpp-stanzas}"
-
-# RFC 2409 §6.1-6.2, RFC 3526 §2-3: p = 2^N - 2^(N-64) - 1 + 2^64 * (floor(2^(N-130) pi) + k)
-MODP = {2: (1024, 129093), 5: (1536, 741804), 14: (2048, 124476)}
-
-
-def pi_bits(bits: int) -> int:
-    """floor(pi * 2^bits) by Machin's formula, with guard bits."""
-    one = 1 << (bits + 64)
-
-    def atan_inv(x: int) -> int:
-        total, term, n, sign = 0, one // x, 1, 1
-        while term:
-            total += sign * (term // n)
-            term //= x * x
-            n += 2
-            sign = -sign
-        return total
-
-    return (16 * atan_inv(5) - 4 * atan_inv(239)) >> 64
-
-
-def prime(group: int) -> int:
-    n, k = MODP[group]
-    return 2**n - 2 ** (n - 64) - 1 + 2**64 * (pi_bits(n - 130) + k)
-
-
-def mpi(v: int) -> bytes:
-    """D1: minimal unsigned big-endian, mpi(0) = 00."""
-    return v.to_bytes(max(1, (v.bit_length() + 7) // 8), "big")
-
-
-def unhex(s: str | None) -> bytes:
-    return bytes.fromhex(s) if s else b""
-
-
-def b64d(s: str) -> bytes:
-    return base64.b64decode(s, validate=True)
-
-
-def aes_ctr(key: bytes, counter: int, data: bytes) -> bytes:
-    """D13: the counter block is C as one 128-bit big-endian integer, wrapping mod 2^128."""
-    c = Cipher(algorithms.AES(key), modes.CTR((counter % 2**128).to_bytes(16, "big"))).encryptor()
-    return c.update(data) + c.finalize()
-
-
-def nblocks(n: int) -> int:
-    return (n + 15) // 16
-
-
-KEY_LEN = {"aes128-ctr": 16, "aes192-ctr": 24, "aes256-ctr": 32}
-SAS_ALPHABET = "acdefghikmopqruvwxy123456789"
-
-
-def sas28x5(digest: bytes) -> str:
-    """XEP-0116 §10 with D32: base 28 of the last 24 bits, padded to 5 with 'a'."""
-    v = int.from_bytes(digest[-3:], "big")
-    out = ""
-    while True:
-        out = SAS_ALPHABET[v % 28] + out
-        v //= 28
-        if v == 0:
-            return out.rjust(5, "a")
 
 
 def form_fields(xml: str) -> dict[str, list[str]]:
     """var -> values of the data form in a stanza (option values for list fields)."""
-    root = ET.fromstring(xml)
-    x = root.find(f".//{NS_DATA}x")
+    x = ET.fromstring(xml).find(f".//{NS_DATA}x")
     if x is None:
         raise ValueError("no data form")
-    out: dict[str, list[str]] = {}
-    for f in x.findall(f"{NS_DATA}field"):
-        vals = [v.text or "" for v in f.findall(f"{NS_DATA}value")]
-        vals += [v.text or "" for o in f.findall(f"{NS_DATA}option") for v in o.findall(f"{NS_DATA}value")]
-        out[f.get("var", "")] = vals
-    return out
-
-
-def one(fields: dict[str, list[str]], var: str) -> str:
-    vals = fields.get(var, [])
-    if len(vals) != 1:
-        raise ValueError(f"field {var}: {len(vals)} values")
-    return vals[0]
-
-
-class Checker:
-    def __init__(self, verbose: bool):
-        self.verbose, self.failures, self.checked = verbose, [], 0
-
-    def eq(self, what: str, got, expected) -> None:
-        self.checked += 1
-        if got != expected:
-            g = got.hex() if isinstance(got, bytes) else got
-            e = expected.hex() if isinstance(expected, bytes) else expected
-            self.failures.append(f"{what}: computed {g!r}, recorded {e!r}")
-        elif self.verbose:
-            print(f"  ok {what}")
+    return fields_of(x)
 
 
 def check_rejection(doc: dict, c: Checker) -> None:
@@ -207,14 +117,14 @@ def derive(doc: dict, c: Checker) -> None:
     n_a, n_b = unhex(alice["nonce"]), unhex(bob["nonce"])
     c.eq("msg1 my_nonce", b64d(one(m1, "my_nonce")), n_a)
     offered = [int(g) for g in m1["modp"]]
-    es = {g: mpi(pow(2, int(alice["dh"][str(g)]["x"], 16), prime(g))) for g in offered}
+    es = {g: mpi(pow(2, int(alice["dh"][str(g)]["x"], 16), modp_prime(g))) for g in offered}
     if three:
         c.eq("msg1 dhkeys = mpi(e_i) (D46)", [b64d(v) for v in m1["dhkeys"]], [es[g] for g in offered])
     else:
         c.eq("msg1 dhhashes = SHA256(mpi(e_i)) (D7)", [b64d(v) for v in m1["dhhashes"]],
              [hashlib.sha256(es[g]).digest() for g in offered])
     group = int(one(m2, "modp"))
-    p = prime(group)
+    p = modp_prime(group)
     d = b64d(one(m2, "dhkeys"))
     c.eq("msg2 dhkeys = g^y", d, mpi(pow(2, int(bob["y"], 16), p)))
     c.eq("msg2 my_nonce", b64d(one(m2, "my_nonce")), n_b)
@@ -256,9 +166,7 @@ def derive(doc: dict, c: Checker) -> None:
         sk = party.get("sign_key")
         if not sk:
             return b""
-        kv = ("<KeyValue><RSAKeyValue><Modulus>" + base64.b64encode(unhex(sk["modulus"])).decode()
-              + "</Modulus><Exponent>" + base64.b64encode(unhex(sk["exponent"])).decode()
-              + "</Exponent></RSAKeyValue></KeyValue>")
+        kv = rsa_key_value(unhex(sk["modulus"]), unhex(sk["exponent"]))
         c.eq("D28 KeyValue", kv, sk["key_value"])
         return kv.encode()
 
@@ -318,7 +226,7 @@ def derive(doc: dict, c: Checker) -> None:
                 c.eq(f"{kind}{side}", final[who][kind], unhex(rec["keys"][f"{kind}{side}"]))
         bob_msg, bob_where = m2, "msg2"
     else:
-        c.eq("sas (D32)", sas28x5(H(m_a + form_b + b"Short Authentication String").digest()), rec["sas"])
+        c.eq("sas (D32)", sas28x5(H(m_a + form_b + b"Short Authentication String").digest())[0], rec["sas"])
         final = retained(m_a)
         bob_msg, bob_where = m4, "msg4"
 
@@ -354,9 +262,8 @@ def derive(doc: dict, c: Checker) -> None:
         if cel is None:
             c.failures.append(f"stanza {i}: no <c/>")
             continue
-        m_content = "".join(f"<{ch.tag.split('}')[1]}>{ch.text or ''}</{ch.tag.split('}')[1]}>"
-                            for ch in cel if ch.tag != NS_C + "mac")
-        c.eq(f"stanza {i} m_content", m_content, st["m_content"])
+        content = m_content(cel)
+        c.eq(f"stanza {i} m_content", content, st["m_content"])
         data_text = cel.findtext(NS_C + "data")
         data = b64d(data_text) if data_text is not None else b""
         mac = b64d(cel.findtext(NS_C + "mac") or "")
@@ -369,7 +276,7 @@ def derive(doc: dict, c: Checker) -> None:
             c.eq(f"stanza {i} old MAC key {j} is retired", o in used and o not in current.values(), True)
         before = counters[who] % 2**128
         c.eq(f"stanza {i} counter_before", before, int(st["counter_before"], 16))
-        c.eq(f"stanza {i} a_mac under {under} keys", mac, hm(kk["KM"], m_content.encode(), mpi(before)))
+        c.eq(f"stanza {i} a_mac under {under} keys", mac, hm(kk["KM"], content.encode(), mpi(before)))
         plain = aes_ctr(kk["KC"], before, data) if data_text is not None else b""
         c.eq(f"stanza {i} plaintext", plain.decode("utf-8", "replace"), st["plaintext"])
         counters[who] = (before + (nblocks(len(data)) if data_text is not None else 1)) % 2**128
@@ -396,30 +303,5 @@ def derive(doc: dict, c: Checker) -> None:
     c.eq("every recorded re-key was carried by a <key/>", len(rekey_keys), len(rekeys))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dir", default=str(pathlib.Path(__file__).resolve().parents[1] / "online"))
-    ap.add_argument("-v", "--verbose", action="store_true")
-    a = ap.parse_args()
-    files = sorted(f for f in pathlib.Path(a.dir).glob("*.json") if not f.name.endswith("-new.json"))
-    if not files:
-        print(f"no vector files in {a.dir}")
-        return 1
-    bad = 0
-    for f in files:
-        doc = json.loads(f.read_text())
-        c = Checker(a.verbose)
-        try:
-            derive(doc, c)
-        except (KeyError, ValueError, TypeError, IndexError) as ex:
-            c.failures.append(f"malformed vector: {type(ex).__name__}: {ex}")
-        print(f"{'ok  ' if not c.failures else 'FAIL'} {f.name}: {c.checked} values checked")
-        for msg in c.failures:
-            print(f"     {msg}")
-        bad += bool(c.failures)
-    print(f"{len(files) - bad} of {len(files)} files re-derived")
-    return 1 if bad else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run("online", derive))

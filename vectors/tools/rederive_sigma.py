@@ -5,12 +5,13 @@ Usage (from the repository root):
 
     python3 vectors/tools/rederive_sigma.py [--dir vectors/sigma] [-v]
 
-Exit status 0 if every value re-derives, 1 on the first file with a mismatch (all
+Exit status 0 if every value re-derives, 1 if any file has a mismatch (all
 mismatches are listed). This is an independent implementation of the XEP-0188 / XEP-0116
 key schedule as DECISIONS.md resolves it, sharing no code with the Rust crates:
 
 * MODP primes from the RFC 2409/3526 formula p = 2^N - 2^(N-64) - 1 + 2^64 * (floor(2^(N-130) pi) + k),
-  with pi computed here by Machin's formula (cross-checked against
+  with pi computed by Machin's formula (xepref.py, the helpers the three re-derivations
+  share; cross-checked against vectors/primitives/modp-groups.json, and against
   ../shared/references/modp-groups.json when that file is present);
 * DH with Python's pow(); mpi() = minimal big-endian bytes (D1);
 * hashlib / hmac for HASH and HMAC (D8, D9);
@@ -26,122 +27,20 @@ stanza MAC may carry the counter minimal or padded to 16 bytes (G3).
 
 from __future__ import annotations
 
-import argparse
 import base64
-import hashlib
 import hmac
-import json
-import pathlib
 import sys
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-# ---------------------------------------------------------------- MODP groups (RFC 2409, 3526)
-
-MODP_K = {1: (768, 149686), 2: (1024, 129093), 5: (1536, 741804), 14: (2048, 124476),
-          15: (3072, 1690314), 16: (4096, 240904), 17: (6144, 929484), 18: (8192, 4743158)}
-
-
-def _arctan_inv(x: int, one: int) -> int:
-    total, term, n, sign = 0, one // x, 1, 1
-    x2 = x * x
-    while term:
-        total += sign * (term // n)
-        term //= x2
-        n += 2
-        sign = -sign
-    return total
-
-
-def _pi_fixed(bits: int) -> int:
-    """floor(pi * 2^bits), by Machin's formula with 64 guard bits."""
-    guard = 64
-    one = 1 << (bits + guard)
-    pi = 16 * _arctan_inv(5, one) - 4 * _arctan_inv(239, one)
-    return pi >> guard
-
-
-_PRIMES: dict[int, int] = {}
-
-
-def modp_prime(group: int) -> int:
-    if group not in _PRIMES:
-        n, k = MODP_K[group]
-        _PRIMES[group] = 2**n - 2 ** (n - 64) - 1 + 2**64 * (_pi_fixed(n - 130) + k)
-    return _PRIMES[group]
-
-
-def cross_check_primes() -> None:
-    ref = pathlib.Path(__file__).resolve().parents[3] / "shared/references/modp-groups.json"
-    if not ref.exists():
-        return
-    for g in json.loads(ref.read_text())["groups"]:
-        if modp_prime(g["group"]) != int(g["p_hex"], 16):
-            sys.exit(f"MODP group {g['group']}: formula and reference disagree")
-
-
-# ---------------------------------------------------------------- encodings and primitives
-
-def mpi(v: int) -> bytes:
-    return v.to_bytes(max(1, (v.bit_length() + 7) // 8), "big")
-
-
-def h(s: str | None) -> bytes:
-    return bytes.fromhex(s) if s else b""
-
-
-def hashfn(name: str):
-    return {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}[name]
-
-
-def aes_ctr(key: bytes, counter: int, data: bytes) -> bytes:
-    enc = Cipher(algorithms.AES(key), modes.CTR((counter % 2**128).to_bytes(16, "big"))).encryptor()
-    return enc.update(data) + enc.finalize()
-
-
-def blocks(n: int) -> int:
-    return (n + 15) // 16
-
-
-SAS_ALPHABET = "acdefghikmopqruvwxy123456789"
-
-
-def sas28x5(digest: bytes) -> tuple[str, str]:
-    v = int.from_bytes(digest[-3:], "big")
-    out = ""
-    while True:
-        out = SAS_ALPHABET[v % 28] + out
-        v //= 28
-        if v == 0:
-            break
-    return out.rjust(5, "a"), out
-
-
-KEY_LEN = {"aes128-ctr": 16, "aes192-ctr": 24, "aes256-ctr": 32}
-
-
-class Checker:
-    def __init__(self, name: str, verbose: bool):
-        self.name, self.verbose, self.failures, self.checked = name, verbose, [], 0
-
-    def eq(self, what: str, got, expected) -> None:
-        self.checked += 1
-        if got != expected:
-            g = got.hex() if isinstance(got, bytes) else got
-            e = expected.hex() if isinstance(expected, bytes) else expected
-            self.failures.append(f"{what}: computed {g!r}, recorded {e!r}")
-        elif self.verbose:
-            print(f"  ok {what}")
-
-    def true(self, what: str, cond: bool) -> None:
-        self.eq(what, bool(cond), True)
-
+from xepref import KEY_LEN, aes_ctr, hashfn, modp_prime, mpi, rsa_key_value, run, sas28x5
+from xepref import nblocks as blocks
+from xepref import unhex as h
 
 # ---------------------------------------------------------------- the key schedule
 
-def derive(doc: dict, c: Checker) -> None:
+def derive(doc: dict, c) -> None:
     profile = doc["profile"]
     gajim = profile == "gajim"
     neg = doc["negotiated"]
@@ -196,9 +95,7 @@ def derive(doc: dict, c: Checker) -> None:
     def key_value(sk: dict | None) -> bytes:
         if not sk:
             return b""
-        kv = ("<KeyValue><RSAKeyValue><Modulus>" + base64.b64encode(h(sk["modulus"])).decode()
-              + "</Modulus><Exponent>" + base64.b64encode(h(sk["exponent"])).decode()
-              + "</Exponent></RSAKeyValue></KeyValue>").encode()
+        kv = rsa_key_value(h(sk["modulus"]), h(sk["exponent"])).encode()
         c.eq("D28 KeyValue", kv.decode(), sk["key_value"])
         return kv
 
@@ -321,32 +218,5 @@ def derive(doc: dict, c: Checker) -> None:
         c.eq(f"rekey {i} KMB", hm(kk, b"Rekey Acceptor MAC"), h(rk["keys"]["KMB"]))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dir", default=str(pathlib.Path(__file__).resolve().parents[1] / "sigma"))
-    ap.add_argument("-v", "--verbose", action="store_true")
-    a = ap.parse_args()
-    cross_check_primes()
-    files = sorted(p for p in pathlib.Path(a.dir).glob("*.json") if not p.name.endswith("-new.json"))
-    if not files:
-        print(f"no vector files in {a.dir}")
-        return 1
-    bad = 0
-    for f in files:
-        doc = json.loads(f.read_text())
-        c = Checker(f.name, a.verbose)
-        try:
-            derive(doc, c)
-        except (KeyError, ValueError, TypeError) as ex:
-            c.failures.append(f"malformed vector: {type(ex).__name__}: {ex}")
-        status = "ok  " if not c.failures else "FAIL"
-        print(f"{status} {f.name}: {c.checked} values checked ({doc.get('profile')}, {doc.get('mode')})")
-        for msg in c.failures:
-            print(f"     {msg}")
-        bad += bool(c.failures)
-    print(f"{len(files) - bad} of {len(files)} files re-derived")
-    return 1 if bad else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run("sigma", derive, lambda doc: f" ({doc.get('profile')}, {doc.get('mode')})"))

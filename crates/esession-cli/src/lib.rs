@@ -3,7 +3,7 @@
 //!
 //! - [`demo`]: two in-memory parties run a whole ESession and print it.
 //! - [`peer`]: one endpoint driven over stdin/stdout by the peer protocol
-//!   (`interop/PEER-PROTOCOL.md`).
+//!   (`docs/peer-protocol.md`).
 //! - [`keys`]: `keygen` and `fingerprint`, signing keys in files.
 //! - [`chat`]: a real XMPP client (tokio-xmpp) that negotiates an ESession.
 

@@ -40,7 +40,7 @@ enum Command {
     /// ways, re-key and terminate; every stanza is printed.
     Demo(demo::DemoArgs),
     /// One ESession endpoint driven over stdin/stdout by the peer protocol
-    /// (interop/PEER-PROTOCOL.md): one JSON request per line in, one JSON
+    /// (docs/peer-protocol.md): one JSON request per line in, one JSON
     /// response per line out; logs go to stderr.
     Peer,
     /// Generate a signing key (rsa, dsa or ecdsa) into a file.

@@ -1,5 +1,5 @@
 //! `esession peer`: one ESession endpoint driven over stdin/stdout, speaking
-//! `interop/PEER-PROTOCOL.md`.
+//! `docs/peer-protocol.md`.
 //!
 //! ```text
 //!  driver ── one JSON request per line ──▶ stdin ─▶ request::parse ─▶ Peer::handle
@@ -571,7 +571,7 @@ impl Session {
         .iter()
         .any(|m| *m != PubkeyMode::None);
         if needs_key {
-            // PEER-PROTOCOL.md "Keys in peer mode": generate one when needed.
+            // docs/peer-protocol.md "Keys in peer mode": generate one when needed.
             let alg = config
                 .sign_algs
                 .first()
@@ -769,7 +769,7 @@ impl Session {
                             self.key_refused = Some(refused);
                         }
                         _ => {
-                            // Trust on first use (peer mode only, PEER-PROTOCOL.md).
+                            // Trust on first use (peer mode only, docs/peer-protocol.md).
                             if let Err(e) = self.ep.trust_peer_key("peer-tofu", &mut self.store) {
                                 eprintln!("esession peer: cannot trust the peer's key: {e}");
                             }

@@ -277,16 +277,35 @@ fn transcripts_rederive_in_python() {
         let doc = output(&with_transcript(opts)).1.transcript.unwrap();
         std::fs::write(dir.join(file), esession_cli::demo::transcript::render(&doc)).unwrap();
     }
+    rederive_in_python("rederive_online.py", &dir, 2);
+
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("demo-offline-transcripts");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let doc = output(&with_transcript(offline(21))).1.transcript.unwrap();
+    std::fs::write(
+        dir.join("demo-offline.json"),
+        esession_cli::demo::transcript::render(&doc),
+    )
+    .unwrap();
+    rederive_in_python("rederive_offline.py", &dir, 1);
+}
+
+/// Runs `vectors/tools/<script> --dir <dir>` and requires all `files` to re-derive.
+fn rederive_in_python(script: &str, dir: &std::path::Path, files: usize) {
     let o = Command::new("python3")
-        .arg(repo().join("vectors/tools/rederive_online.py"))
+        .arg(repo().join("vectors/tools").join(script))
         .arg("--dir")
-        .arg(&dir)
+        .arg(dir)
         .output()
         .unwrap();
     let text =
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{text}");
-    assert!(text.contains("2 of 2 files re-derived"), "{text}");
+    assert!(o.status.success(), "{script}: {text}");
+    assert!(
+        text.contains(&format!("{files} of {files} files re-derived")),
+        "{script}: {text}"
+    );
 }
 
 fn esession(args: &[&str]) -> std::process::Output {

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers outside #[test] fns
-//! Two `esession peer` processes driven through PEER-PROTOCOL.md "A session as
+//! Two `esession peer` processes driven through docs/peer-protocol.md "A session as
 //! a driver runs it", in the xep and gajim profiles; and malformed requests.
 
 use std::io::{BufRead, BufReader, Write};

@@ -272,7 +272,7 @@ mod tests {
     }
 
     // The counter wraps from 2^128-1 to 0 inside one encryption: block 0 uses
-    // 0xff..ff, block 1 uses 0x00..00 (shared/references/sp800-38a-ctr.json).
+    // 0xff..ff, block 1 uses 0x00..00 (vectors/primitives/aes-ctr-sp800-38a.json).
     #[test]
     fn counter_wraps_inside_one_call() {
         let key =

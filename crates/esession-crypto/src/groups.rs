@@ -3,7 +3,7 @@
 //!
 //! Each constant is the hexadecimal prime printed in its RFC, transcribed into
 //! bytes. The test `groups_match_references` compares them with
-//! `shared/references/modp-groups.json`, and `primes_are_safe_primes` checks
+//! `vectors/primitives/modp-groups.json` (imported from the RFCs' formulas), and `primes_are_safe_primes` checks
 //! independently that each is a safe prime of the stated size with 64 leading and
 //! 64 trailing one bits, as the RFC formula `2^N - 2^(N-64) - 1 + 2^64 * (...)`
 //! implies.

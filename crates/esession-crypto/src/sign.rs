@@ -1321,11 +1321,12 @@ mod tests {
         }
     }
 
-    // ---- Wycheproof (C2SP/wycheproof, Apache-2.0; /work/shared/references/wycheproof) ----
+    // ---- Wycheproof (C2SP/wycheproof, Apache-2.0; vectors/primitives/wycheproof-*.json,
+    // converted without changing a value by vectors/tools/import_primitives.py) ----
 
     fn wycheproof(file: &str) -> serde_json::Value {
         let path = format!(
-            "{}/../../../shared/references/wycheproof/{file}",
+            "{}/../../vectors/primitives/{file}",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -1361,26 +1362,34 @@ mod tests {
         expected: impl Fn(&serde_json::Value) -> PublicKeyComponents,
     ) -> Counts {
         let json = wycheproof(file);
+        let keys: Vec<VerifyingKey> = json["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|group| {
+                let vk =
+                    VerifyingKey::from_public_key_der(&hex_field(group, "publicKeyDer")).unwrap();
+                assert_eq!(vk.alg(), alg);
+                assert_eq!(vk.components(), expected(&group["publicKey"]));
+                assert_eq!(VerifyingKey::from_components(&vk.components()).unwrap(), vk);
+                vk
+            })
+            .collect();
         let mut counts = Counts::default();
         let mut total = 0;
-        for group in json["testGroups"].as_array().unwrap() {
-            let vk = VerifyingKey::from_public_key_der(&hex_field(group, "publicKeyDer")).unwrap();
-            assert_eq!(vk.alg(), alg);
-            assert_eq!(vk.components(), expected(&group["publicKey"]));
-            assert_eq!(VerifyingKey::from_components(&vk.components()).unwrap(), vk);
-            for test in group["tests"].as_array().unwrap() {
-                total += 1;
-                let id = test["tcId"].as_u64().unwrap();
-                let ok = vk
-                    .verify(&hex_field(test, "msg"), &hex_field(test, "sig"))
-                    .is_ok();
-                match (test["result"].as_str().unwrap(), ok) {
-                    ("valid", true) => counts.valid += 1,
-                    ("invalid", false) => counts.invalid += 1,
-                    ("acceptable", true) => counts.acceptable_accepted += 1,
-                    ("acceptable", false) => counts.acceptable_rejected += 1,
-                    _ => counts.failures.push(id),
-                }
+        for test in json["vectors"].as_array().unwrap() {
+            total += 1;
+            let id = test["tcId"].as_u64().unwrap();
+            let vk = &keys[test["group"].as_u64().unwrap() as usize];
+            let ok = vk
+                .verify(&hex_field(test, "msg"), &hex_field(test, "sig"))
+                .is_ok();
+            match (test["result"].as_str().unwrap(), ok) {
+                ("valid", true) => counts.valid += 1,
+                ("invalid", false) => counts.invalid += 1,
+                ("acceptable", true) => counts.acceptable_accepted += 1,
+                ("acceptable", false) => counts.acceptable_rejected += 1,
+                _ => counts.failures.push(id),
             }
         }
         assert_eq!(total, json["numberOfTests"].as_u64().unwrap() as usize);
@@ -1391,7 +1400,7 @@ mod tests {
     #[test]
     fn wycheproof_rsa_signature_2048_sha256() {
         let counts = run_wycheproof(
-            "rsa_signature_2048_sha256_test.json",
+            "wycheproof-rsa2048-pkcs1-sha256.json",
             SignAlg::RsaSha256,
             |k| PublicKeyComponents::Rsa {
                 modulus: mpi::encode(&hex_field(k, "modulus")),
@@ -1406,7 +1415,7 @@ mod tests {
     #[test]
     fn wycheproof_dsa_2048_256_sha256_p1363() {
         let counts = run_wycheproof(
-            "dsa_2048_256_sha256_p1363_test.json",
+            "wycheproof-dsa2048-256-sha256-p1363.json",
             SignAlg::DsaSha256,
             |k| PublicKeyComponents::Dsa {
                 p: mpi::encode(&hex_field(k, "p")),
@@ -1424,7 +1433,7 @@ mod tests {
     #[test]
     fn wycheproof_dsa_2048_224_sha256_p1363() {
         let counts = run_wycheproof(
-            "dsa_2048_224_sha256_p1363_test.json",
+            "wycheproof-dsa2048-224-sha256-p1363.json",
             SignAlg::DsaSha256,
             |k| PublicKeyComponents::Dsa {
                 p: mpi::encode(&hex_field(k, "p")),
@@ -1442,7 +1451,7 @@ mod tests {
     #[test]
     fn wycheproof_rsa_signature_3072_sha256() {
         let counts = run_wycheproof(
-            "rsa_signature_3072_sha256_test.json",
+            "wycheproof-rsa3072-pkcs1-sha256.json",
             SignAlg::RsaSha256,
             |k| PublicKeyComponents::Rsa {
                 modulus: mpi::encode(&hex_field(k, "modulus")),
@@ -1457,7 +1466,7 @@ mod tests {
     #[test]
     fn wycheproof_ecdsa_secp256r1_sha256_p1363() {
         let counts = run_wycheproof(
-            "ecdsa_secp256r1_sha256_p1363_test.json",
+            "wycheproof-ecdsa-p256-sha256-p1363.json",
             SignAlg::EcdsaSha256,
             |k| PublicKeyComponents::EcP256 {
                 x: fixed(&hex_field(k, "wx"), 32),

@@ -6,18 +6,19 @@
 use esession_offline::{Audience, pep};
 use esession_wire::{Element, Stanza, StanzaKind};
 
-/// The XML of the example with this title in `shared/specs/xep-0187.md`,
-/// as a `jabber:client` stanza.
-fn xep_example(title: &str) -> Stanza {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs/xep-0187.md"
-    );
-    let spec = std::fs::read_to_string(path).unwrap();
-    let at = spec.find(&format!("Example: {title}\n")).unwrap();
-    let block = &spec[at..];
-    let start = block.find("```xml").unwrap() + "```xml".len();
-    let end = start + block[start..].find("```").unwrap();
+/// The XEP's XML source (XSF; vectors/specs/xml/README.md).
+const XEP_0187: &str = include_str!("../../../vectors/specs/xml/xep-0187.xml");
+
+/// The XML of the `<example/>` with this caption in XEP-0187's source (its
+/// CDATA), as a `jabber:client` stanza.
+fn xep_example(caption: &str) -> Stanza {
+    let caption = caption.replace('\'', "&apos;");
+    let at = XEP_0187
+        .find(&format!("<example caption='{caption}'><![CDATA["))
+        .unwrap();
+    let block = &XEP_0187[at..];
+    let start = block.find("<![CDATA[").unwrap() + "<![CDATA[".len();
+    let end = start + block[start..].find("]]>").unwrap();
     let xml = block[start..end]
         .trim()
         .replacen("<iq ", "<iq xmlns='jabber:client' ", 1);

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
-//! The recorded Gajim 0.15.4 sessions (shared/interop/gajim/transcript.json;
+//! The recorded Gajim 0.15.4 sessions (vectors/interop/gajim/transcript.json;
 //! vectors/sigma/gajim-session-{1,2}.json hold every value) replayed in the
 //! gajim profile in both roles: our Bob fed Gajim-Alice's stanzas with Bob's
 //! recorded randomness pinned, and our Alice fed Gajim-Bob's.
@@ -18,7 +18,7 @@ use serde_json::Value;
 
 const SESSION_1: &str = include_str!("../../../vectors/sigma/gajim-session-1.json");
 const SESSION_2: &str = include_str!("../../../vectors/sigma/gajim-session-2.json");
-const TRANSCRIPT: &str = include_str!("../../../../shared/interop/gajim/transcript.json");
+const TRANSCRIPT: &str = include_str!("../../../vectors/interop/gajim/transcript.json");
 
 fn hx(v: &Value) -> Vec<u8> {
     hex::decode(v.as_str().unwrap()).unwrap()

@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn c_b_flips_the_top_bit() {
-        // The recorded Gajim session 1 (shared/interop/gajim/vectors.json).
+        // The recorded Gajim session 1 (vectors/interop/gajim/vectors.json).
         let c = Counters::from_c_a(0xab12_8322_4f7f_eec7_6824_5d4d_e440_4045);
         assert_eq!(c.c_b, 0x2b12_8322_4f7f_eec7_6824_5d4d_e440_4045);
         assert_eq!(advance(u128::MAX, 2), 1);

@@ -1,4 +1,4 @@
-//! Both recorded Gajim sessions (shared/interop/gajim/vectors.json, converted into
+//! Both recorded Gajim sessions (vectors/interop/gajim/vectors.json, converted into
 //! vectors/sigma/gajim-session-{1,2}.json) reproduce value by value in the gajim
 //! profile: K, the provisional and final keys, macA, ID_A, M_A, the SAS, srshash,
 //! K_final, macB, ID_B, M_B and the new retained secret.

@@ -1326,7 +1326,7 @@ impl Negotiation {
 /// it: the `negotiated` dict in Python 2 hash order, then `modp`, then the
 /// nonces, counter and dhkeys, again in dict order (GAJIM.md §2 "Message 2").
 /// Taken verbatim from Gajim-Bob's recorded msg2 of both sessions
-/// (shared/interop/gajim/transcript.json; vectors/sigma/gajim-session-{1,2}.json,
+/// (vectors/interop/gajim/transcript.json; vectors/sigma/gajim-session-{1,2}.json,
 /// `messages[1]`). Fields a response does not
 /// carry are skipped; `logging` stands for the `otr` var too.
 pub const GAJIM_RESPONSE_ORDER: [&str; 18] = [

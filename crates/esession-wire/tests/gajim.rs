@@ -1,4 +1,4 @@
-//! The recorded Gajim 0.15.4 sessions (../shared/interop/gajim): the
+//! The recorded Gajim 0.15.4 sessions (vectors/interop/gajim): the
 //! gajim-profile normalization of each received stanza must equal the form
 //! strings Gajim MACed, byte for byte: formA, formB, formA2, formB2 of both
 //! sessions. The expected strings were recorded from Gajim, not written by us.
@@ -8,8 +8,8 @@
 use esession_wire::{Negotiation, NormProfile, Stanza};
 use serde_json::Value;
 
-const TRANSCRIPT: &str = include_str!("../../../../shared/interop/gajim/transcript.json");
-const VECTORS: &str = include_str!("../../../../shared/interop/gajim/vectors.json");
+const TRANSCRIPT: &str = include_str!("../../../vectors/interop/gajim/transcript.json");
+const VECTORS: &str = include_str!("../../../vectors/interop/gajim/vectors.json");
 
 fn form_bytes(xml: &str, profile: NormProfile) -> Vec<u8> {
     let stanza = Stanza::parse(xml).unwrap();

@@ -1,4 +1,4 @@
-//! Parsing of peer-protocol request lines (PEER-PROTOCOL.md "Requests") and
+//! Parsing of peer-protocol request lines (docs/peer-protocol.md "Requests") and
 //! of the `options` object of `init`.
 //!
 //! A line is one JSON object with an `op`; serde checks the fields of each op.
