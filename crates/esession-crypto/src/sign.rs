@@ -41,10 +41,14 @@
 //!
 //! # Randomness
 //!
-//! [`SigningKey::sign`] takes the caller's CSPRNG: RSA uses it for blinding (the signature
-//! itself is deterministic), DSA draws the per-signature secret `k` from it (FIPS 186-3
-//! B.2), and ECDSA uses it as additional input to RFC 6979 (a "hedged" nonce: safe even if
-//! the RNG is weak).
+//! [`SigningKey::sign`] takes the caller's CSPRNG: DSA draws the per-signature secret `k`
+//! from it (FIPS 186-3 B.2), and ECDSA uses it as additional input to RFC 6979 (a "hedged"
+//! nonce: safe even if the RNG is weak). RSASSA-PKCS1-v1_5 is deterministic and draws
+//! nothing from it, with every provider: the private operation is a constant-time CRT
+//! exponentiation (graviola's or crypto-bigint's; OpenSSL blinds with its own DRBG), so
+//! base blinding with the caller's generator would add no protection against timing, and
+//! leaving the generator untouched keeps a seeded transcript identical whichever provider
+//! signs (docs/decisions.md P3).
 //!
 //! # Zeroization
 //!
@@ -683,9 +687,14 @@ pub(crate) fn rust_crypto_sign(
                 sig.truncate(len);
                 return Ok(sig);
             }
-            // RFC 8017 §8.2.1; the rng only blinds the private operation.
+            // RFC 8017 §8.2.1 with crypto-bigint's constant-time CRT
+            // exponentiation, unblinded like graviola and drawing nothing
+            // from `rng` (module docs, "Randomness").
             rsa_key
-                .pkcs1v15_sign_with_rng::<Sha256, _>(rng, msg)
+                .sign(
+                    rsa::pkcs1v15::Pkcs1v15Sign::new::<Sha256>(),
+                    &Sha256::digest(msg),
+                )
                 .map_err(|_| Error::Internal("RSA signing failed"))
         }
         SigningInner::Dsa(dsa_key) => {
@@ -899,7 +908,7 @@ mod tests {
 
     use proptest::prelude::*;
     use rand_chacha::ChaCha20Rng;
-    use rand_core::SeedableRng;
+    use rand_core::{Rng, SeedableRng};
     use rsa::traits::PrivateKeyParts;
 
     use super::*;
@@ -937,8 +946,11 @@ mod tests {
             let via_rsa = k
                 .pkcs1v15_sign_with_rng::<Sha256, _>(&mut rng(9), msg)
                 .unwrap();
-            let via_provider = rust_crypto_sign(sk, msg, &mut rng(9)).unwrap();
+            let mut r = rng(9);
+            let via_provider = rust_crypto_sign(sk, msg, &mut r).unwrap();
             assert_eq!(via_rsa, via_provider);
+            // Nothing was drawn from the generator.
+            assert_eq!(r.next_u64(), rng(9).next_u64());
         }
         assert_eq!(sk.graviola_rsa().is_some(), graviola_runs_here());
         assert!(key(SignAlg::EcdsaSha256).graviola_rsa().is_none());
