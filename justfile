@@ -43,10 +43,18 @@ fuzz:
 ci:
     bash .ci/run
 
-# OpenSSL against us in one run, with ratios (issue 8; docs/performance.md). Needs gcc and
-# libssl-dev (Debian: apt-get install gcc libssl-dev) for the DH helper; prints Markdown tables.
+# OpenSSL against us in one run, with ratios, under both crypto providers (docs/performance.md).
+# Needs gcc, pkg-config and libssl-dev (Debian: apt-get install gcc pkg-config libssl-dev) for the
+# DH helper and the OpenSSL provider; prints Markdown tables.
 compare:
     mkdir -p target
     cc -O2 -o target/openssl-modexp benches/openssl/modexp.c -lcrypto
-    cargo build --release -p esession-benches --bins
+    cargo build --release -p esession-benches --features openssl --bins
     target/release/compare --modexp target/openssl-modexp
+
+# The crypto crate's tests, then the vector files, the negative suite and the Gajim replays
+# (the sigma, online and conformance suites) with the OpenSSL provider as the process default.
+test-openssl:
+    cargo test -p esession-crypto --features openssl
+    cargo test -p esession-crypto -p esession-sigma -p esession-wire -p esession-online -p esession-conformance --features esession-crypto/openssl-default
+    cargo run -q -p esession-conformance --features esession-crypto/openssl-default

@@ -83,3 +83,31 @@ pub fn measure(
         bob_heap: per_side[1],
     })
 }
+
+/// Heap allocation calls (allocations plus reallocations) of one stanza of
+/// `size` body bytes, on the send side (build, `Endpoint::send`, `to_xml`)
+/// and on the receive side (`Stanza::parse`, `Endpoint::handle_stanza`, the
+/// `Received` output), in an established group-14 session, after a warm-up
+/// round trip. Counted by the calling binary's [`stats_alloc`] allocator.
+pub fn stanza_allocations(
+    alloc: &'static StatsAlloc<System>,
+    size: usize,
+) -> Result<(usize, usize), Error> {
+    let (a, b) = pair::configs(
+        Kind::FourNoKeys(ModpGroup::Group14),
+        ExponentPolicy::Rfc3526,
+        None,
+    )?;
+    let mut p = Pair::negotiate(a, b, 7)?;
+    let body = pair::body(size);
+    p.round_trip(&body)?;
+    let region = Region::new(alloc);
+    let text = p.send_text(&body)?;
+    let s = region.change();
+    let send = s.allocations + s.reallocations;
+    let region = Region::new(alloc);
+    let got = p.receive_text(&text)?;
+    let s = region.change();
+    drop(got);
+    Ok((send, s.allocations + s.reallocations))
+}

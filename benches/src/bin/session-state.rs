@@ -1,7 +1,9 @@
 //! Prints the memory one established session holds (see
 //! `esession_benches::state`), one line per MODP group:
 //! `state <group> <inline> <alice heap> <bob heap>` in bytes; first a line
-//! `parts config <bytes> rng <bytes>` (inline sizes of two known parts).
+//! `parts config <bytes> rng <bytes>` (inline sizes of two known parts);
+//! then per body size `allocs <body bytes> <send> <receive>`: heap
+//! allocation calls of one stanza (`esession_benches::state::stanza_allocations`).
 //!
 //! A separate binary because it installs a counting global allocator, whose
 //! atomic counters would slow down every allocation `compare` times.
@@ -36,6 +38,10 @@ fn main() -> Result<(), Error> {
             s.alice_heap,
             s.bob_heap
         );
+    }
+    for size in esession_benches::PAYLOAD_SIZES {
+        let (send, recv) = esession_benches::state::stanza_allocations(GLOBAL, size)?;
+        println!("allocs {size} {send} {recv}");
     }
     Ok(())
 }

@@ -25,8 +25,6 @@
 //! Keys come from HMAC outputs: [`CtrKey::from_hmac_output`] takes the *least
 //! significant* (last) bytes of the big-endian output (D10).
 
-use cipher::{InnerIvInit, KeyInit, StreamCipher};
-
 use crate::error::wire_name;
 use crate::{Error, SecretBytes};
 
@@ -198,41 +196,22 @@ impl CtrKey {
     ///
     /// Fails only on an internal error (a key the block cipher refuses).
     pub fn apply_keystream(&self, counter: u128, data: &mut [u8]) -> Result<u128, Error> {
-        let key = self.key.as_bytes();
-        match self.alg {
-            CipherAlg::Aes128Ctr => ctr_apply::<aes::Aes128>(key, counter, data)?,
-            CipherAlg::Aes192Ctr => ctr_apply::<aes::Aes192>(key, counter, data)?,
-            CipherAlg::Aes256Ctr => ctr_apply::<aes::Aes256>(key, counter, data)?,
-            CipherAlg::Twofish128Ctr | CipherAlg::Twofish192Ctr | CipherAlg::Twofish256Ctr => {
-                ctr_apply::<twofish::Twofish>(key, counter, data)?
-            }
-            CipherAlg::Serpent128Ctr | CipherAlg::Serpent192Ctr | CipherAlg::Serpent256Ctr => {
-                ctr_apply::<serpent::Serpent>(key, counter, data)?
-            }
-            CipherAlg::None => {}
+        self.apply_keystream_with(crate::provider::get_default(), counter, data)
+    }
+
+    /// [`CtrKey::apply_keystream`] computed by `provider` instead of the
+    /// process default.
+    pub fn apply_keystream_with(
+        &self,
+        provider: &dyn crate::provider::CryptoProvider,
+        counter: u128,
+        data: &mut [u8],
+    ) -> Result<u128, Error> {
+        if self.alg != CipherAlg::None && !data.is_empty() {
+            provider.ctr_apply(self.alg, self.key.as_bytes(), counter, data)?;
         }
         Ok(blocks_for(data.len()))
     }
-}
-
-/// CTR with a 128-bit big-endian counter over block cipher `B`.
-///
-/// The block cipher is keyed with `new_from_slice`, so the variable key sizes of
-/// Twofish and Serpent (16, 24 or 32 bytes) are honoured; any failure is an
-/// error, never silently skipped encryption.
-fn ctr_apply<B>(key: &[u8], counter: u128, data: &mut [u8]) -> Result<(), Error>
-where
-    B: KeyInit + cipher::BlockCipherEncrypt<BlockSize = cipher::consts::U16>,
-{
-    let block = B::new_from_slice(key).map_err(|_| Error::Internal("block cipher key"))?;
-    let core = ctr::CtrCore::<B, ctr::flavors::Ctr128BE>::inner_iv_slice_init(
-        block,
-        &counter.to_be_bytes(),
-    )
-    .map_err(|_| Error::Internal("ctr iv"))?;
-    let mut c = ctr::Ctr128BE::<B>::from_core(core);
-    c.apply_keystream(data);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -19,14 +19,17 @@
 //!
 //! # Constant time
 //!
-//! Exponentiation with the secret exponent uses crypto-bigint's Montgomery
-//! arithmetic ([`BoxedMontyForm::pow_bounded_exp`]): a fixed window over a fixed
-//! number of exponent bits with constant-time table look-ups, so its running time
-//! depends on the (public) number of exponent bits, never on their values. That
-//! bit count is L under `Rfc3526` and the width of p under `Full` or for imported
-//! exponents. `num-bigint-dig` (variable time) is used only for checks on public
-//! values in tests. Range checks of public values (1 < e < p-1) are variable time,
-//! which is fine: e is public.
+//! Exponentiation with the secret exponent is the provider's
+//! ([`crate::provider::CryptoProvider::modp_pow`]); both built-in providers
+//! run in time that depends on the (public) number of exponent bits, never
+//! on their values. The RustCrypto provider uses crypto-bigint's Montgomery
+//! arithmetic (a fixed 4-bit window over a fixed number of exponent bits with
+//! constant-time table look-ups); the OpenSSL provider flags x
+//! `BN_FLG_CONSTTIME`, so `BN_mod_exp` runs `BN_mod_exp_mont_consttime`.
+//! The bit count is L under `Rfc3526` and the width of p under `Full` or for
+//! imported exponents. `num-bigint-dig` (variable time) is used only for
+//! checks on public values in tests. Range checks of public values
+//! (1 < e < p-1) are variable time, which is fine: e is public.
 //!
 //! The MPI encoding of the shared secret (D8: leading zero bytes stripped) takes
 //! time that depends on the number of leading zero bytes; the encoding is fixed
@@ -34,8 +37,7 @@
 
 use core::fmt;
 
-use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
-use crypto_bigint::{BoxedUint, Odd};
+use crypto_bigint::BoxedUint;
 use rand_core::CryptoRng;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -168,14 +170,6 @@ impl ModpGroup {
         }
     }
 
-    fn params(self) -> Result<BoxedMontyParams, Error> {
-        let p = BoxedUint::from_be_slice(self.prime(), self.bits())
-            .map_err(|_| Error::Internal("prime encoding"))?;
-        let p = Option::<Odd<BoxedUint>>::from(Odd::new(p)).ok_or(Error::Internal("even prime"))?;
-        // p is public: the variable-time precomputation is fine.
-        Ok(BoxedMontyParams::new_vartime(p))
-    }
-
     /// Reads big-endian bytes as an integer of this group's width, or fails if
     /// they do not fit.
     fn uint(self, be: &[u8]) -> Result<BoxedUint, Error> {
@@ -285,14 +279,14 @@ impl DhExponent {
     /// K = HASH(mpi(g^xy mod p)) (D8), and the unhashed re-key secret (D41).
     pub fn shared_secret(&self, peer_public: &[u8]) -> Result<SecretBytes, Error> {
         self.group.validate_public(peer_public)?;
-        let peer = self.group.uint(peer_public)?;
-        let params = self.group.params()?;
-        let mut s = BoxedMontyForm::new(peer, &params)
-            .pow_bounded_exp(&self.x, self.exp_bits)
-            .retrieve();
-        let be = Zeroizing::new(s.to_be_bytes());
-        s.zeroize();
-        Ok(SecretBytes::new(mpi::encode(&be)))
+        let s = self.pow(peer_public)?;
+        Ok(SecretBytes::new(mpi::encode(s.as_bytes())))
+    }
+
+    /// base^x mod p through the default provider, as wide as p.
+    fn pow(&self, base: &[u8]) -> Result<SecretBytes, Error> {
+        let x = Zeroizing::new(self.x.to_be_bytes());
+        crate::provider::get_default().modp_pow(self.group, base, &x, self.exp_bits)
     }
 }
 
@@ -339,13 +333,8 @@ impl DhPrivateKey {
 
     fn from_uint(group: ModpGroup, x: BoxedUint, exp_bits: u32) -> Result<Self, Error> {
         let exponent = DhExponent { group, x, exp_bits };
-        let params = group.params()?;
-        let g = BoxedUint::from_be_slice(&GENERATOR.to_be_bytes(), group.bits())
-            .map_err(|_| Error::Internal("generator"))?;
-        let e = BoxedMontyForm::new(g, &params)
-            .pow_bounded_exp(&exponent.x, exp_bits)
-            .retrieve();
-        let public = mpi::encode(&e.to_be_bytes());
+        let e = exponent.pow(&GENERATOR.to_be_bytes())?;
+        let public = mpi::encode(e.as_bytes());
         Ok(Self { exponent, public })
     }
 

@@ -7,14 +7,14 @@
 //!   the registry but refused unless the caller opts in with
 //!   [`HashAlg::from_name_allow_weak`] or [`crate::Registry::allow_weak_hashes`].
 //!
-//! HMAC is RFC 2104 over the chosen hash (RustCrypto `hmac`). Following DECISIONS D9,
+//! HMAC is RFC 2104 over the chosen hash, computed by the [`crate::provider`]
+//! (RustCrypto `hmac` by default), fed part by part. Following DECISIONS D9,
 //! `hmac(key, data)` takes the key first: `KC_A = HMAC(K, "Initiator Cipher Key")`.
 //! MAC checks use [`HashAlg::verify_hmac`], which compares in constant time.
 
-use digest::Digest;
-use hmac::{Hmac, KeyInit, Mac};
-
 use crate::error::wire_name;
+use crate::provider::HashOutput;
+use crate::secret::ct_eq;
 use crate::{Error, SecretBytes};
 
 /// A hash algorithm from the `hash_algs` field.
@@ -105,21 +105,8 @@ impl HashAlg {
 
     /// HASH(`parts[0] ‖ parts[1] ‖ …`), without building the concatenation.
     pub fn digest_parts(self, parts: &[&[u8]]) -> SecretBytes {
-        fn run<D: Digest>(parts: &[&[u8]]) -> SecretBytes {
-            let mut h = D::new();
-            for p in parts {
-                h.update(p);
-            }
-            SecretBytes::new(h.finalize().to_vec())
-        }
-        match self {
-            HashAlg::Sha256 => run::<sha2::Sha256>(parts),
-            HashAlg::Sha384 => run::<sha2::Sha384>(parts),
-            HashAlg::Sha512 => run::<sha2::Sha512>(parts),
-            HashAlg::Whirlpool => run::<whirlpool::Whirlpool>(parts),
-            HashAlg::Sha1 => run::<sha1::Sha1>(parts),
-            HashAlg::Md5 => run::<md5::Md5>(parts),
-        }
+        let out = crate::provider::get_default().digest(self, parts);
+        SecretBytes::from_slice(out.as_bytes())
     }
 
     /// HMAC(key, data) (DECISIONS D9: key first).
@@ -127,73 +114,31 @@ impl HashAlg {
         self.hmac_parts(key, &[data])
     }
 
-    /// HMAC(key, `parts[0] ‖ parts[1] ‖ …`).
+    /// HMAC(key, `parts[0] ‖ parts[1] ‖ …`), fed part by part (no joined copy).
     pub fn hmac_parts(self, key: &[u8], parts: &[&[u8]]) -> SecretBytes {
-        match self.mac(key, parts) {
-            Ok(m) => m.finalize(),
-            // HMAC accepts keys of any length; this arm is unreachable in practice
-            // and yields an empty tag that can never verify.
-            Err(_) => SecretBytes::default(),
-        }
+        SecretBytes::from_slice(self.hmac_output(key, parts).as_bytes())
+    }
+
+    /// [`HashAlg::hmac_parts`] into a stack buffer (no allocation): for the
+    /// per-stanza MACs.
+    pub fn hmac_output(self, key: &[u8], parts: &[&[u8]]) -> HashOutput {
+        crate::provider::get_default().hmac(self, key, parts)
     }
 
     /// Checks `tag == HMAC(key, parts…)` in constant time; [`Error::BadMac`] otherwise.
+    ///
+    /// A tag of another length than the hash output fails too (its length is
+    /// public).
     pub fn verify_hmac(self, key: &[u8], parts: &[&[u8]], tag: &[u8]) -> Result<(), Error> {
-        self.mac(key, parts)?.verify(tag)
-    }
-
-    fn mac(self, key: &[u8], parts: &[&[u8]]) -> Result<AnyMac, Error> {
-        fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<M, Error> {
-            let mut m =
-                <M as KeyInit>::new_from_slice(key).map_err(|_| Error::Internal("hmac key"))?;
-            for p in parts {
-                m.update(p);
-            }
-            Ok(m)
+        let expected = self.hmac_output(key, parts);
+        // A provider's empty output (an internal failure) never verifies;
+        // ct_eq (subtle) also refuses a tag of another length.
+        let complete = expected.as_bytes().len() == self.output_len();
+        if complete && ct_eq(expected.as_bytes(), tag) {
+            Ok(())
+        } else {
+            Err(Error::BadMac)
         }
-        Ok(match self {
-            HashAlg::Sha256 => AnyMac::Sha256(run(key, parts)?),
-            HashAlg::Sha384 => AnyMac::Sha384(run(key, parts)?),
-            HashAlg::Sha512 => AnyMac::Sha512(run(key, parts)?),
-            HashAlg::Whirlpool => AnyMac::Whirlpool(run(key, parts)?),
-            HashAlg::Sha1 => AnyMac::Sha1(run(key, parts)?),
-            HashAlg::Md5 => AnyMac::Md5(run(key, parts)?),
-        })
-    }
-}
-
-enum AnyMac {
-    Sha256(Hmac<sha2::Sha256>),
-    Sha384(Hmac<sha2::Sha384>),
-    Sha512(Hmac<sha2::Sha512>),
-    Whirlpool(Hmac<whirlpool::Whirlpool>),
-    Sha1(Hmac<sha1::Sha1>),
-    Md5(Hmac<md5::Md5>),
-}
-
-impl AnyMac {
-    fn finalize(self) -> SecretBytes {
-        match self {
-            AnyMac::Sha256(m) => SecretBytes::new(m.finalize().into_bytes().to_vec()),
-            AnyMac::Sha384(m) => SecretBytes::new(m.finalize().into_bytes().to_vec()),
-            AnyMac::Sha512(m) => SecretBytes::new(m.finalize().into_bytes().to_vec()),
-            AnyMac::Whirlpool(m) => SecretBytes::new(m.finalize().into_bytes().to_vec()),
-            AnyMac::Sha1(m) => SecretBytes::new(m.finalize().into_bytes().to_vec()),
-            AnyMac::Md5(m) => SecretBytes::new(m.finalize().into_bytes().to_vec()),
-        }
-    }
-
-    /// Constant-time comparison (`Mac::verify_slice`, built on `subtle`).
-    fn verify(self, tag: &[u8]) -> Result<(), Error> {
-        let r = match self {
-            AnyMac::Sha256(m) => m.verify_slice(tag),
-            AnyMac::Sha384(m) => m.verify_slice(tag),
-            AnyMac::Sha512(m) => m.verify_slice(tag),
-            AnyMac::Whirlpool(m) => m.verify_slice(tag),
-            AnyMac::Sha1(m) => m.verify_slice(tag),
-            AnyMac::Md5(m) => m.verify_slice(tag),
-        };
-        r.map_err(|_| Error::BadMac)
     }
 }
 

@@ -11,10 +11,13 @@
 //! | [`sign`] | rsa-sha256, dsa-sha256, ecdsa-sha256 (P-256) | XEP-0116 §8.2, D31 |
 //! | [`sas`] | sas28x5, padded and Gajim's unpadded form | XEP-0116 §10, D32 |
 //! | [`mpi`], [`b64`] | the XEP's integer encoding and strict base64 | XEP-0116 §6.1, D1, D3 |
+//! | [`provider`] | who computes: the RustCrypto provider (default) or OpenSSL (feature `openssl`) | — |
 //!
 //! Higher crates build on this one: `esession-sigma` computes the XEP-0188 key
 //! schedule from these functions, `esession-wire` uses [`mpi`] and [`b64`], and the
-//! protocol crates only orchestrate. Nothing here does I/O, and randomness always
+//! protocol crates only orchestrate. The types keep the formats and checks and
+//! hand the arithmetic to a [`provider::CryptoProvider`], chosen once per
+//! process ([`provider::get_default`]). Nothing here does I/O, and randomness always
 //! comes from a caller-supplied [`rand_core::CryptoRng`], so test vectors can pin it.
 //!
 //! ```
@@ -49,6 +52,7 @@ mod error;
 mod groups;
 pub mod hash;
 pub mod mpi;
+pub mod provider;
 mod registry;
 pub mod sas;
 pub mod secret;

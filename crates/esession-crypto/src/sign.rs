@@ -41,10 +41,14 @@
 //!
 //! # Randomness
 //!
-//! [`SigningKey::sign`] takes the caller's CSPRNG: RSA uses it for blinding (the signature
-//! itself is deterministic), DSA draws the per-signature secret `k` from it (FIPS 186-3
-//! B.2), and ECDSA uses it as additional input to RFC 6979 (a "hedged" nonce: safe even if
-//! the RNG is weak).
+//! [`SigningKey::sign`] takes the caller's CSPRNG: DSA draws the per-signature secret `k`
+//! from it (FIPS 186-3 B.2), and ECDSA uses it as additional input to RFC 6979 (a "hedged"
+//! nonce: safe even if the RNG is weak). RSASSA-PKCS1-v1_5 is deterministic and draws
+//! nothing from it, with every provider: the private operation is a constant-time CRT
+//! exponentiation (graviola's or crypto-bigint's; OpenSSL blinds with its own DRBG), so
+//! base blinding with the caller's generator would add no protection against timing, and
+//! leaving the generator untouched keeps a seeded transcript identical whichever provider
+//! signs (docs/decisions.md P3).
 //!
 //! # Zeroization
 //!
@@ -193,9 +197,31 @@ enum SigningInner {
 /// on); `Debug` shows only the algorithm and the public key's fingerprint.
 pub struct SigningKey {
     inner: SigningInner,
+    /// The key as the providers load it, built on first use.
+    prepared: PreparedSigning,
+}
+
+/// Provider-specific forms of a [`SigningKey`], each built on first use and
+/// kept with the key (identity keys sign many times).
+#[derive(Default)]
+struct PreparedSigning {
+    /// graviola's RSA key (RustCrypto provider); `None` inside when graviola
+    /// cannot run here or refuses the key size.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    graviola: std::sync::OnceLock<Option<Box<graviola::signing::rsa::SigningKey>>>,
+    /// OpenSSL's EVP key (OpenSSL provider).
+    #[cfg(feature = "openssl")]
+    openssl: std::sync::OnceLock<::openssl::pkey::PKey<::openssl::pkey::Private>>,
 }
 
 impl SigningKey {
+    fn from_inner(inner: SigningInner) -> Self {
+        Self {
+            inner,
+            prepared: PreparedSigning::default(),
+        }
+    }
+
     /// Generates a fresh key: RSA-2048 (`e = 65537`), DSA with L = 2048 and N = 256
     /// (fresh domain parameters; this takes a while), or a P-256 key.
     pub fn generate<R: rand_core::CryptoRng + ?Sized>(
@@ -212,16 +238,12 @@ impl SigningKey {
                 .map_err(|_| Error::Rng)?;
                 let key = dsa::SigningKey::try_generate_from_rng_with_components(rng, components)
                     .map_err(|_| Error::Rng)?;
-                Ok(Self {
-                    inner: SigningInner::Dsa(Box::new(key)),
-                })
+                Ok(Self::from_inner(SigningInner::Dsa(Box::new(key))))
             }
             SignAlg::EcdsaSha256 => {
                 let key =
                     p256::ecdsa::SigningKey::try_generate_from_rng(rng).map_err(|_| Error::Rng)?;
-                Ok(Self {
-                    inner: SigningInner::Ecdsa(Box::new(key)),
-                })
+                Ok(Self::from_inner(SigningInner::Ecdsa(Box::new(key))))
             }
         }
     }
@@ -238,9 +260,7 @@ impl SigningKey {
         }
         let key = rsa::PrivateKey::new(rng, bits)
             .map_err(|_| Error::Internal("RSA key generation failed"))?;
-        Ok(Self {
-            inner: SigningInner::Rsa(Box::new(key)),
-        })
+        Ok(Self::from_inner(SigningInner::Rsa(Box::new(key))))
     }
 
     /// The algorithm this key signs with.
@@ -259,7 +279,7 @@ impl SigningKey {
             SigningInner::Dsa(key) => VerifyingInner::Dsa(key.verifying_key().clone()),
             SigningInner::Ecdsa(key) => VerifyingInner::Ecdsa(*key.verifying_key()),
         };
-        VerifyingKey { inner }
+        VerifyingKey::from_inner(inner)
     }
 
     /// Signs `msg` (in XEP-0116, `macA` or `macB`), returning the D31 signature octets.
@@ -271,36 +291,54 @@ impl SigningKey {
         msg: &[u8],
         rng: &mut R,
     ) -> Result<Vec<u8>, Error> {
-        match &self.inner {
-            SigningInner::Rsa(key) => {
-                // RFC 8017 §8.2.1; the rng only blinds the private operation.
-                let sig = key
-                    .pkcs1v15_sign_with_rng::<Sha256, R>(rng, msg)
-                    .map_err(|_| Error::Internal("RSA signing failed"))?;
-                if sig.len() != key.size() {
-                    return Err(Error::Internal("RSA signature of unexpected length"));
-                }
-                Ok(sig)
-            }
-            SigningInner::Dsa(key) => {
-                let sig: dsa::Signature = key
-                    .try_sign_digest_with_rng(rng, |d: &mut Sha256| {
-                        Digest::update(d, msg);
-                        Ok(())
-                    })
-                    .map_err(|_| Error::Internal("DSA signing failed"))?;
-                let q_len = dsa_q_len(key.verifying_key());
-                let mut out = i2osp(sig.r(), q_len)?;
-                out.extend_from_slice(&i2osp(sig.s(), q_len)?);
-                Ok(out)
-            }
-            SigningInner::Ecdsa(key) => {
-                let sig: p256::ecdsa::Signature = key
-                    .try_sign_with_rng(rng, msg)
-                    .map_err(|_| Error::Internal("ECDSA signing failed"))?;
-                Ok(sig.to_bytes().to_vec())
-            }
+        self.sign_with(crate::provider::get_default(), msg, rng)
+    }
+
+    /// [`SigningKey::sign`] computed by `provider` instead of the process
+    /// default. The output length is checked here for every provider.
+    pub fn sign_with<R: rand_core::CryptoRng + ?Sized>(
+        &self,
+        provider: &dyn crate::provider::CryptoProvider,
+        msg: &[u8],
+        rng: &mut R,
+    ) -> Result<Vec<u8>, Error> {
+        let sig = provider.sign(self, msg, &mut crate::provider::RngRef(rng))?;
+        if sig.len() != self.verifying_key().signature_len() {
+            return Err(Error::Internal("signature of unexpected length"));
         }
+        Ok(sig)
+    }
+
+    /// The key as OpenSSL loads it (PKCS#8), built on first use.
+    #[cfg(feature = "openssl")]
+    pub(crate) fn openssl_key(
+        &self,
+    ) -> Result<&::openssl::pkey::PKeyRef<::openssl::pkey::Private>, Error> {
+        if let Some(k) = self.prepared.openssl.get() {
+            return Ok(k);
+        }
+        let der = self.to_pkcs8_der()?;
+        let key = ::openssl::pkey::PKey::private_key_from_pkcs8(der.as_bytes())
+            .map_err(|_| Error::Internal("OpenSSL refused the private key"))?;
+        Ok(self.prepared.openssl.get_or_init(|| key))
+    }
+
+    /// graviola's form of an RSA key, if graviola runs on this CPU and takes
+    /// the key; built on first use.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn graviola_rsa(&self) -> Option<&graviola::signing::rsa::SigningKey> {
+        self.prepared
+            .graviola
+            .get_or_init(|| {
+                if !matches!(self.inner, SigningInner::Rsa(_)) || !graviola_runs_here() {
+                    return None;
+                }
+                let der = self.to_pkcs8_der().ok()?;
+                graviola::signing::rsa::SigningKey::from_pkcs8_der(der.as_bytes())
+                    .ok()
+                    .map(Box::new)
+            })
+            .as_deref()
     }
 
     /// The key as PKCS#8 `PrivateKeyInfo` DER (RFC 5208), for storage.
@@ -351,7 +389,7 @@ impl SigningKey {
                 name: wire_name(&oid.to_string()),
             });
         };
-        Ok(Self { inner })
+        Ok(Self::from_inner(inner))
     }
 }
 
@@ -385,9 +423,44 @@ enum VerifyingInner {
 #[derive(Clone)]
 pub struct VerifyingKey {
     inner: VerifyingInner,
+    /// OpenSSL's EVP key (OpenSSL provider), built on first use.
+    #[cfg(feature = "openssl")]
+    openssl: std::sync::OnceLock<::openssl::pkey::PKey<::openssl::pkey::Public>>,
 }
 
 impl VerifyingKey {
+    fn from_inner(inner: VerifyingInner) -> Self {
+        Self {
+            inner,
+            #[cfg(feature = "openssl")]
+            openssl: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The key as OpenSSL loads it (SubjectPublicKeyInfo), built on first use.
+    #[cfg(feature = "openssl")]
+    pub(crate) fn openssl_key(
+        &self,
+    ) -> Result<&::openssl::pkey::PKeyRef<::openssl::pkey::Public>, Error> {
+        if let Some(k) = self.openssl.get() {
+            return Ok(k);
+        }
+        let der = self.to_public_key_der()?;
+        let key = ::openssl::pkey::PKey::public_key_from_der(&der)
+            .map_err(|_| Error::Internal("OpenSSL refused the public key"))?;
+        Ok(self.openssl.get_or_init(|| key))
+    }
+
+    /// The fixed length of this key's D31 signature octets: the modulus
+    /// length (RSA), `2·|q|` (DSA) or 64 (P-256).
+    pub fn signature_len(&self) -> usize {
+        match &self.inner {
+            VerifyingInner::Rsa(key) => key.size(),
+            VerifyingInner::Dsa(key) => 2 * dsa_q_len(key),
+            VerifyingInner::Ecdsa(_) => 2 * P256_LEN,
+        }
+    }
+
     /// The algorithm this key verifies.
     pub fn alg(&self) -> SignAlg {
         match &self.inner {
@@ -456,7 +529,7 @@ impl VerifyingKey {
                 VerifyingInner::Ecdsa(key)
             }
         };
-        Ok(Self { inner })
+        Ok(Self::from_inner(inner))
     }
 
     /// Reads a SubjectPublicKeyInfo DER (RFC 5280 §4.1.2.7) holding an RSA
@@ -506,16 +579,12 @@ impl VerifyingKey {
                 &mpi::encode(g.as_bytes()),
                 &mpi::encode(y.as_bytes()),
             )?;
-            Ok(Self {
-                inner: VerifyingInner::Dsa(key),
-            })
+            Ok(Self::from_inner(VerifyingInner::Dsa(key)))
         } else if oid == p256::elliptic_curve::ALGORITHM_OID {
             // Checks the namedCurve parameter is prime256v1 and the point is on the curve.
             let key =
                 p256::ecdsa::VerifyingKey::try_from(spki).map_err(|_| Error::InvalidKey(EC_KEY))?;
-            Ok(Self {
-                inner: VerifyingInner::Ecdsa(key),
-            })
+            Ok(Self::from_inner(VerifyingInner::Ecdsa(key)))
         } else {
             Err(Error::UnknownAlgorithm {
                 kind: KIND,
@@ -541,47 +610,23 @@ impl VerifyingKey {
     /// Any failure, including a signature of the wrong length, `r` or `s` out of range,
     /// or a bad padding, is [`Error::BadSignature`] and nothing else.
     pub fn verify(&self, msg: &[u8], signature: &[u8]) -> Result<(), Error> {
-        match &self.inner {
-            VerifyingInner::Rsa(key) => {
-                // D31: exactly the modulus length (RFC 8017 §8.2.2 step 1).
-                if signature.len() != key.size() {
-                    return Err(Error::BadSignature);
-                }
-                key.pkcs1v15_verify::<Sha256>(msg, signature)
-                    .map_err(|_| Error::BadSignature)
-            }
-            VerifyingInner::Dsa(key) => {
-                let q_len = dsa_q_len(key);
-                if signature.len() != 2 * q_len {
-                    return Err(Error::BadSignature);
-                }
-                let (r, s) = signature.split_at(q_len);
-                let precision = key.components().q().bits_precision();
-                let r = BoxedUint::from_be_slice(r, precision).map_err(|_| Error::BadSignature)?;
-                let s = BoxedUint::from_be_slice(s, precision).map_err(|_| Error::BadSignature)?;
-                // None if r or s is zero; the dsa crate rejects r, s >= q.
-                let sig = dsa::Signature::from_components(r, s).ok_or(Error::BadSignature)?;
-                key.verify_digest(
-                    |d: &mut Sha256| {
-                        Digest::update(d, msg);
-                        Ok(())
-                    },
-                    &sig,
-                )
-                .map_err(|_| Error::BadSignature)
-            }
-            VerifyingInner::Ecdsa(key) => {
-                if signature.len() != 2 * P256_LEN {
-                    return Err(Error::BadSignature);
-                }
-                // Rejects r or s of zero or >= n. High s is accepted (ECDSA is malleable;
-                // XEP-0116 signs a MAC, so malleability does not matter).
-                let sig = p256::ecdsa::Signature::from_slice(signature)
-                    .map_err(|_| Error::BadSignature)?;
-                Verifier::<p256::ecdsa::Signature>::verify(key, msg, &sig)
-                    .map_err(|_| Error::BadSignature)
-            }
+        self.verify_with(crate::provider::get_default(), msg, signature)
+    }
+
+    /// [`VerifyingKey::verify`] computed by `provider` instead of the
+    /// process default. D31: a signature of another length than
+    /// [`VerifyingKey::signature_len`] is refused here, before any
+    /// arithmetic, for every provider (RFC 8017 §8.2.2 step 1 for RSA).
+    pub fn verify_with(
+        &self,
+        provider: &dyn crate::provider::CryptoProvider,
+        msg: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Error> {
+        if signature.len() != self.signature_len() {
+            return Err(Error::BadSignature);
         }
+        provider.verify(self, msg, signature)
     }
 
     /// Size of the key in bits: |n| (RSA), |p| (DSA) or 256.
@@ -621,6 +666,122 @@ impl fmt::Debug for VerifyingKey {
             .field("fingerprint", &self.fingerprint())
             .finish()
     }
+}
+
+/// The RustCrypto provider's signing ([`crate::provider::RustCrypto`]).
+pub(crate) fn rust_crypto_sign(
+    key: &SigningKey,
+    msg: &[u8],
+    rng: &mut dyn rand_core::CryptoRng,
+) -> Result<Vec<u8>, Error> {
+    match &key.inner {
+        SigningInner::Rsa(rsa_key) => {
+            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+            if let Some(g) = key.graviola_rsa() {
+                // RFC 8017 §8.2.1, deterministic, constant-time CRT.
+                let mut sig = vec![0u8; rsa_key.size()];
+                let len = g
+                    .sign_pkcs1_sha256(&mut sig, msg)
+                    .map_err(|_| Error::Internal("RSA signing failed"))?
+                    .len();
+                sig.truncate(len);
+                return Ok(sig);
+            }
+            // RFC 8017 §8.2.1 with crypto-bigint's constant-time CRT
+            // exponentiation, unblinded like graviola and drawing nothing
+            // from `rng` (module docs, "Randomness").
+            rsa_key
+                .sign(
+                    rsa::pkcs1v15::Pkcs1v15Sign::new::<Sha256>(),
+                    &Sha256::digest(msg),
+                )
+                .map_err(|_| Error::Internal("RSA signing failed"))
+        }
+        SigningInner::Dsa(dsa_key) => {
+            let sig: dsa::Signature = dsa_key
+                .try_sign_digest_with_rng(rng, |d: &mut Sha256| {
+                    Digest::update(d, msg);
+                    Ok(())
+                })
+                .map_err(|_| Error::Internal("DSA signing failed"))?;
+            let q_len = dsa_q_len(dsa_key.verifying_key());
+            let mut out = i2osp(sig.r(), q_len)?;
+            out.extend_from_slice(&i2osp(sig.s(), q_len)?);
+            Ok(out)
+        }
+        SigningInner::Ecdsa(ec_key) => {
+            let sig: p256::ecdsa::Signature = ec_key
+                .try_sign_with_rng(rng, msg)
+                .map_err(|_| Error::Internal("ECDSA signing failed"))?;
+            Ok(sig.to_bytes().to_vec())
+        }
+    }
+}
+
+/// The RustCrypto provider's verification; the length is checked already
+/// ([`VerifyingKey::verify_with`]).
+pub(crate) fn rust_crypto_verify(
+    vk: &VerifyingKey,
+    msg: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    match &vk.inner {
+        VerifyingInner::Rsa(key) => key
+            .pkcs1v15_verify::<Sha256>(msg, signature)
+            .map_err(|_| Error::BadSignature),
+        VerifyingInner::Dsa(key) => {
+            let (r, s) = signature.split_at(signature.len() / 2);
+            let precision = key.components().q().bits_precision();
+            let r = BoxedUint::from_be_slice(r, precision).map_err(|_| Error::BadSignature)?;
+            let s = BoxedUint::from_be_slice(s, precision).map_err(|_| Error::BadSignature)?;
+            // None if r or s is zero; the dsa crate rejects r, s >= q.
+            let sig = dsa::Signature::from_components(r, s).ok_or(Error::BadSignature)?;
+            key.verify_digest(
+                |d: &mut Sha256| {
+                    Digest::update(d, msg);
+                    Ok(())
+                },
+                &sig,
+            )
+            .map_err(|_| Error::BadSignature)
+        }
+        VerifyingInner::Ecdsa(key) => {
+            // Rejects r or s of zero or >= n. High s is accepted (ECDSA is malleable;
+            // XEP-0116 signs a MAC, so malleability does not matter).
+            let sig =
+                p256::ecdsa::Signature::from_slice(signature).map_err(|_| Error::BadSignature)?;
+            Verifier::<p256::ecdsa::Signature>::verify(key, msg, &sig)
+                .map_err(|_| Error::BadSignature)
+        }
+    }
+}
+
+/// Whether graviola's CPU requirements hold here (it refuses to run
+/// otherwise): x86_64 with AES, SSSE3, AVX, AVX2, ADX, BMI2 and PCLMULQDQ;
+/// aarch64 with AES, SHA2, PMULL and NEON. Checked once.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn graviola_runs_here() -> bool {
+    static RUNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *RUNS.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("aes")
+                && std::arch::is_x86_feature_detected!("ssse3")
+                && std::arch::is_x86_feature_detected!("avx")
+                && std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("adx")
+                && std::arch::is_x86_feature_detected!("bmi1")
+                && std::arch::is_x86_feature_detected!("bmi2")
+                && std::arch::is_x86_feature_detected!("pclmulqdq")
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            std::arch::is_aarch64_feature_detected!("aes")
+                && std::arch::is_aarch64_feature_detected!("sha2")
+                && std::arch::is_aarch64_feature_detected!("pmull")
+                && std::arch::is_aarch64_feature_detected!("neon")
+        }
+    })
 }
 
 /// D28 components of an RSA public key.
@@ -747,7 +908,7 @@ mod tests {
 
     use proptest::prelude::*;
     use rand_chacha::ChaCha20Rng;
-    use rand_core::SeedableRng;
+    use rand_core::{Rng, SeedableRng};
     use rsa::traits::PrivateKeyParts;
 
     use super::*;
@@ -771,6 +932,29 @@ mod tests {
 
     /// A 32-byte stand-in for macA.
     const MAC: [u8; 32] = [0x5a; 32];
+
+    /// graviola's signatures are the rsa crate's, byte for byte, and graviola
+    /// does run where the CPU has what it needs.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    #[test]
+    fn graviola_signs_exactly_as_the_rsa_crate() {
+        let sk = key(SignAlg::RsaSha256);
+        let SigningInner::Rsa(k) = &sk.inner else {
+            panic!("not RSA")
+        };
+        for msg in [&MAC[..], b"", &[1; 300]] {
+            let via_rsa = k
+                .pkcs1v15_sign_with_rng::<Sha256, _>(&mut rng(9), msg)
+                .unwrap();
+            let mut r = rng(9);
+            let via_provider = rust_crypto_sign(sk, msg, &mut r).unwrap();
+            assert_eq!(via_rsa, via_provider);
+            // Nothing was drawn from the generator.
+            assert_eq!(r.next_u64(), rng(9).next_u64());
+        }
+        assert_eq!(sk.graviola_rsa().is_some(), graviola_runs_here());
+        assert!(key(SignAlg::EcdsaSha256).graviola_rsa().is_none());
+    }
 
     fn expected_sig_len(alg: SignAlg) -> usize {
         match alg {

@@ -296,16 +296,16 @@ impl StanzaCipher {
             old: control.old,
             mac: Vec::new(),
         };
-        let m_content = content.m_content();
-        content.mac = self
-            .hash
-            .hmac_parts(
-                self.km.as_bytes(),
-                &[&m_content, &self.profile.stanza_mac_counter_bytes(c)],
-            )
-            .as_bytes()
-            .to_vec();
-        stanza.replace_content_with(&content);
+        // a_mac = HMAC(KM, m_content ‖ mpi(C)), fed piece by piece (D39, D40).
+        let counter_bytes = self.profile.stanza_mac_counter_bytes(c);
+        let element = content.to_element_with_mac(|m_content| {
+            let mut parts = Vec::with_capacity(m_content.len() + 1);
+            parts.extend_from_slice(m_content);
+            parts.push(&counter_bytes[..]);
+            let mac = self.hash.hmac_output(self.km.as_bytes(), &parts);
+            Ok::<_, Error>(mac.as_bytes().to_vec())
+        })?;
+        stanza.replace_content_with_element(element);
         self.counter = counters::advance(c, blocks);
         Ok(())
     }

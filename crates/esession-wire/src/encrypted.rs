@@ -10,7 +10,7 @@
 use esession_crypto::{b64, mpi};
 
 use crate::limits::{MAX_DATA_BYTES, MAX_HASH_BYTES, MAX_MPI_BYTES, MAX_OLD_KEYS};
-use crate::xml::{Element, escape_text_into};
+use crate::xml::{Element, Node, escape_text_into};
 use crate::{Error, NS_ESESSION_C};
 
 /// The content of a `<c/>` element.
@@ -45,6 +45,16 @@ fn bad(element: &str, reason: &'static str) -> Error {
     }
 }
 
+/// The element's own text: borrowed when it is one text node (every `<c/>`
+/// child as parsed), joined otherwise.
+fn own_text(e: &Element) -> std::borrow::Cow<'_, str> {
+    match e.nodes() {
+        [] => std::borrow::Cow::Borrowed(""),
+        [Node::Text(t)] => std::borrow::Cow::Borrowed(t),
+        _ => std::borrow::Cow::Owned(e.text()),
+    }
+}
+
 fn b64_child(name: &str, text: &str, min: usize, max: usize) -> Result<Vec<u8>, Error> {
     let v = b64::decode_bounded(text, max).map_err(|e| match e {
         esession_crypto::Error::TooLong { .. } => bad(name, "value too long"),
@@ -71,7 +81,11 @@ impl Encrypted {
         }
         let mut out = Encrypted::default();
         let mut mac = None;
-        let mut m_content = String::new();
+        let mut m_content = String::with_capacity(
+            c.children()
+                .map(|child| own_text(child).len() + 2 * child.name().len() + 5)
+                .sum(),
+        );
         for child in c.children() {
             let name = child.name();
             if child.ns() != NS_ESESSION_C {
@@ -83,7 +97,7 @@ impl Encrypted {
             if child.has_child_elements() {
                 return Err(bad(name, "child elements are not allowed"));
             }
-            let text = child.text();
+            let text = own_text(child);
             match name {
                 "data" if out.data.is_none() => {
                     out.data = Some(b64_child(name, &text, 0, MAX_DATA_BYTES)?);
@@ -140,8 +154,9 @@ impl Encrypted {
         Self::from_element(&Element::parse(text)?)
     }
 
+    /// The children but `<mac/>` as (name, text), each value encoded once.
     fn children(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
+        let mut v = Vec::with_capacity(3 + self.old.len());
         if let Some(d) = &self.data {
             v.push(("data", b64::encode(d)));
         }
@@ -176,11 +191,41 @@ impl Encrypted {
 
     /// The `<c/>` element: children data, new, key, old*, mac (D39).
     pub fn to_element(&self) -> Element {
+        Self::element(self.children(), &self.mac)
+    }
+
+    /// Sets `mac` to `mac_of(m_content)` and returns the `<c/>` element, for
+    /// a sender: each child's text is encoded once for both, and m_content
+    /// reaches `mac_of` as its pieces (`<`, name, `>`, text, `</`, name,
+    /// `>` per child, D39), so the MAC is fed without a joined copy.
+    pub fn to_element_with_mac<E>(
+        &mut self,
+        mac_of: impl FnOnce(&[&[u8]]) -> Result<Vec<u8>, E>,
+    ) -> Result<Element, E> {
+        let children = self.children();
+        let mut pieces: Vec<&[u8]> = Vec::with_capacity(7 * children.len() + 1);
+        for (name, text) in &children {
+            pieces.extend_from_slice(&[
+                b"<",
+                name.as_bytes(),
+                b">",
+                text.as_bytes(),
+                b"</",
+                name.as_bytes(),
+                b">",
+            ]);
+        }
+        self.mac = mac_of(&pieces)?;
+        drop(pieces);
+        Ok(Self::element(children, &self.mac))
+    }
+
+    fn element(children: Vec<(&'static str, String)>, mac: &[u8]) -> Element {
         let mut c = Element::new("c", NS_ESESSION_C);
-        for (name, text) in self.children() {
+        for (name, text) in children {
             c.push_child(Element::new(name, NS_ESESSION_C).with_text(text));
         }
-        c.push_child(Element::new("mac", NS_ESESSION_C).with_text(b64::encode(&self.mac)));
+        c.push_child(Element::new("mac", NS_ESESSION_C).with_text(b64::encode(mac)));
         c
     }
 }

@@ -281,9 +281,12 @@ impl Stanza {
     /// True for the children XEP-0200 §3 keeps in the clear: `<thread/>`,
     /// `<error/>` (with its condition), `<amp/>`, and `<c/>` itself (D38).
     pub fn stays_clear(&self, child: &Element) -> bool {
-        let ns = self.ns();
-        child.is("thread", &ns)
-            || child.is("error", &ns)
+        Self::stays_clear_in(self.element.ns(), child)
+    }
+
+    fn stays_clear_in(ns: &str, child: &Element) -> bool {
+        child.is("thread", ns)
+            || child.is("error", ns)
             || child.ns() == NS_AMP
             || child.is("c", NS_ESESSION_C)
     }
@@ -303,15 +306,17 @@ impl Stanza {
     /// Removes the children to encrypt (and all text), and puts `c` in their
     /// place: after the clear children, as in the XEP-0200 examples.
     pub fn replace_content_with(&mut self, c: &Encrypted) {
-        let keep: Vec<Node> = self
-            .element
-            .nodes()
-            .iter()
-            .filter(|n| matches!(n, Node::Element(e) if self.stays_clear(e)))
-            .cloned()
-            .collect();
-        *self.element.nodes_mut() = keep;
-        self.element.push_child(c.to_element());
+        self.replace_content_with_element(c.to_element());
+    }
+
+    /// [`Stanza::replace_content_with`] for a `<c/>` element already built
+    /// (by [`Encrypted::to_element_with_mac`]).
+    pub fn replace_content_with_element(&mut self, c: Element) {
+        let ns = self.ns();
+        self.element
+            .nodes_mut()
+            .retain(|n| matches!(n, Node::Element(e) if Self::stays_clear_in(&ns, e)));
+        self.element.push_child(c);
     }
 
     /// After decryption: parses m as `<w xmlns=stanza-ns>m</w>` (D38) and puts
