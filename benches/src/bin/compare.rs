@@ -347,10 +347,14 @@ fn state_size() -> Result<(StateRows, AllocRows), Error> {
 
 /// The providers this build can measure.
 fn provider_names() -> Vec<&'static str> {
-    let mut v = vec![provider::RUST_CRYPTO.name()];
-    #[cfg(feature = "openssl")]
-    v.push(provider::OPENSSL.name());
-    v
+    [
+        Some(provider::RUST_CRYPTO.name()),
+        #[cfg(feature = "openssl")]
+        Some(provider::OPENSSL.name()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn provider_by_name(name: &str) -> Result<&'static dyn CryptoProvider, Error> {
@@ -535,10 +539,10 @@ fn ours_in_child(name: &str, quick: bool) -> Result<HashMap<String, f64>, Error>
     let text = String::from_utf8_lossy(&out.stdout);
     let mut m = HashMap::new();
     for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("metric ") {
-            if let Some((key, v)) = rest.rsplit_once(' ') {
-                m.insert(key.to_owned(), v.parse().unwrap_or(f64::NAN));
-            }
+        if let Some(rest) = line.strip_prefix("metric ")
+            && let Some((key, v)) = rest.rsplit_once(' ')
+        {
+            m.insert(key.to_owned(), v.parse().unwrap_or(f64::NAN));
         }
     }
     Ok(m)

@@ -167,7 +167,7 @@ fn the_constant_time_call_sites_are_in_place() {
             "XEP-0200 a_mac (D40)",
         ),
         (
-            "esession-online/src/endpoint.rs",
+            "esession-online/src/endpoint/four_message.rs",
             "esession_crypto::secret::ct_eq(he.as_bytes(), &s.he)",
             "He = SHA256(e) (D7)",
         ),

@@ -129,9 +129,14 @@ const EXEMPT_FIELDS: &[(&str, &str, &str)] = &[
         "a public key (D28 bytes)",
     ),
     (
-        "esession-store/src/trust.rs",
+        "esession-online/src/store.rs",
         "pub key: Vec<u8>,",
-        "a trusted public key",
+        "a trusted public key (D28 bytes)",
+    ),
+    (
+        "esession-store/src/trust.rs",
+        "key: TrustedKey,",
+        "a trusted public key and its petname",
     ),
     (
         "esession-online/src/traffic.rs",

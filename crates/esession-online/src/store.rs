@@ -347,10 +347,15 @@ impl SessionStore for MemoryStore {
             self.remove(&old_peer, &old);
         }
         // A pending secret that was to replace `secret` lost.
+        let lost = |h: &Held| match &h.replaces {
+            Some((owner, replaced)) => {
+                let same = ct_eq(replaced.as_bytes(), secret.as_bytes());
+                same && owner.as_str() == peer
+            }
+            None => false,
+        };
         for list in self.by_peer.values_mut() {
-            list.retain(|h| {
-                !matches!(&h.replaces, Some((p, s)) if p == peer && ct_eq(s.as_bytes(), secret.as_bytes()))
-            });
+            list.retain(|h| !lost(h));
         }
         Ok(())
     }
