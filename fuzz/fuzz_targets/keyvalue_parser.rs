@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(kv) = KeyValue::from_normalized(data) {
         assert_eq!(kv.normalized().as_deref(), Ok(data));
-        let _ = esession_online::verifying_key_of(data);
+        let _ = esession_wire::verifying_key(data);
     }
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -28,6 +28,6 @@ fuzz_target!(|data: &[u8]| {
         let norm = kv.normalized().expect("a parsed key normalizes");
         assert_eq!(KeyValue::from_normalized(&norm).as_ref(), Ok(&kv));
         // The crypto side: RSA/DSA/P-256 key validation on arbitrary integers.
-        let _ = esession_online::verifying_key_of(&norm);
+        let _ = esession_wire::verifying_key(&norm);
     }
 });

@@ -34,7 +34,7 @@ use esession_online::{
 use esession_sigma::Profile;
 use esession_sigma::counters::{self, Counters};
 use esession_sigma::keys::{Role, SessionKeys};
-use esession_wire::{DhValues, Negotiation, NormProfile, Stanza};
+use esession_wire::{bare, DhValues, Negotiation, NormProfile, Stanza};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use serde_json::Value;
@@ -262,10 +262,6 @@ fn groups(v: &Value, key: &str) -> Result<Vec<ModpGroup>, String> {
 
 fn counter(v: &Value, key: &str) -> Result<u128, String> {
     mpi::decode_counter(&hex_field(v, key)?).map_err(|e| format!("{key:?}: {e}"))
-}
-
-fn bare(jid: &str) -> &str {
-    jid.split_once('/').map_or(jid, |(b, _)| b)
 }
 
 /// The configuration a side ran with.

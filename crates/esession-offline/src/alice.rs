@@ -457,6 +457,7 @@ fn open_init(
 
 /// The inputs of [`open_identity`]: all bytes as received.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 pub struct OpenInput<'a> {
     /// The negotiated hash.
     pub hash: HashAlg,
@@ -484,6 +485,7 @@ pub struct OpenInput<'a> {
 
 /// What [`open_identity`] recovered.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 pub struct OpenedIdentity {
     /// The session keys derived from K (D11: keys from K are final offline).
     pub keys: SessionKeys,
@@ -509,8 +511,9 @@ pub struct OpenedIdentity {
 /// assert VERIFY(pubKeyB, macB, signB)                (D31)
 /// ```
 ///
-/// Public so that the conformance suite replays vectors through the same
-/// code path Alice uses.
+/// Public with the feature `testing`, so that the conformance suite replays
+/// vectors through the same code path Alice uses.
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 pub fn open_identity(i: &OpenInput<'_>) -> Result<OpenedIdentity, Error> {
     let k = keys::k_dh(i.hash, i.shared_secret.as_bytes());
     let session = SessionKeys::derive(i.hash, i.cipher, Profile::Xep, k.as_bytes())?;

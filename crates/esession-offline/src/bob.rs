@@ -116,8 +116,9 @@ impl<'k> Initiator<'k> {
     }
 
     /// Uses mpi(`y`) as Bob's DH exponent instead of drawing one: for test
-    /// vectors only (STYLE §3, snow's `fixed_ephemeral_key_for_testing_only`).
-    #[doc(hidden)]
+    /// vectors (feature `testing`; STYLE §3, snow's
+    /// `fixed_ephemeral_key_for_testing_only`).
+    #[cfg(feature = "testing")]
     pub fn pin_y_for_tests(&mut self, y: &[u8]) {
         self.pinned_y = Some(zeroize::Zeroizing::new(y.to_vec()));
     }

@@ -125,7 +125,8 @@ mod store;
 mod traffic;
 
 pub use config::{Config, LOGGING_OPTIONS, SharedPassword};
-#[doc(hidden)]
+/// Pinned randomness for tests and vectors (feature `testing`).
+#[cfg(feature = "testing")]
 pub use endpoint::TestPins;
 pub use endpoint::{
     Endpoint, Established, Output, PlainSession, Requested, TERMINATE_ACK_TIMEOUT,

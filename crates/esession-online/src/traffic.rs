@@ -216,7 +216,7 @@ impl StanzaCipher {
 
     /// Pretends `blocks` were already encrypted under the current key. For
     /// tests of the 2^32-block limit only.
-    #[doc(hidden)]
+    #[cfg(feature = "testing")]
     pub fn set_blocks_under_key(&mut self, blocks: u64) {
         self.blocks_under_key = blocks;
     }

@@ -21,10 +21,10 @@ const NONCE_LEN: usize = 16;
 /// Block size n in bits of every defined cipher (DECISIONS D6).
 pub(super) const N_BITS: u32 = 128;
 
-/// Values pinned for tests and published vectors (STYLE §3: "a hidden hook pins
-/// ephemeral keys for tests"). Never use outside tests.
-#[doc(hidden)]
+/// Values pinned for tests and published vectors (STYLE §3: a hook pins
+/// ephemeral keys for tests), public with the feature `testing` only.
 #[derive(Default)]
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub, dead_code))]
 pub struct TestPins {
     /// The thread Alice starts.
     pub thread: Option<String>,

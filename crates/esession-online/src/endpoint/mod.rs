@@ -132,18 +132,22 @@ impl<R: CryptoRng> Endpoint<R> {
         _now: SystemTime,
         peer: &str,
     ) -> Result<Self, Error> {
-        Self::initiate_pinned(config, rng, peer, TestPins::default())
+        Self::initiator(config.into(), rng, peer, TestPins::default())
     }
 
-    /// [`Endpoint::initiate`] with pinned randomness. For tests and vectors only.
-    #[doc(hidden)]
+    /// [`Endpoint::initiate`] with pinned randomness, for tests and vectors
+    /// (feature `testing`).
+    #[cfg(feature = "testing")]
     pub fn initiate_pinned(
         config: impl Into<Arc<Config>>,
         rng: R,
         peer: &str,
         pins: TestPins,
     ) -> Result<Self, Error> {
-        let config = config.into();
+        Self::initiator(config.into(), rng, peer, pins)
+    }
+
+    fn initiator(config: Arc<Config>, rng: R, peer: &str, pins: TestPins) -> Result<Self, Error> {
         config.validate()?;
         let mut ctx = Ctx::new(config, rng, pins);
         ctx.peer = peer.to_owned();
@@ -158,17 +162,21 @@ impl<R: CryptoRng> Endpoint<R> {
     /// request (new thread) and feed it the request. `config` as for
     /// [`Endpoint::initiate`].
     pub fn responder(config: impl Into<Arc<Config>>, rng: R) -> Result<Self, Error> {
-        Self::responder_pinned(config, rng, TestPins::default())
+        Self::listener(config.into(), rng, TestPins::default())
     }
 
-    /// [`Endpoint::responder`] with pinned randomness. For tests and vectors only.
-    #[doc(hidden)]
+    /// [`Endpoint::responder`] with pinned randomness, for tests and vectors
+    /// (feature `testing`).
+    #[cfg(feature = "testing")]
     pub fn responder_pinned(
         config: impl Into<Arc<Config>>,
         rng: R,
         pins: TestPins,
     ) -> Result<Self, Error> {
-        let config = config.into();
+        Self::listener(config.into(), rng, pins)
+    }
+
+    fn listener(config: Arc<Config>, rng: R, pins: TestPins) -> Result<Self, Error> {
         config.validate()?;
         Ok(Endpoint {
             ctx: Ctx::new(config, rng, pins),
@@ -235,8 +243,8 @@ impl<R> Endpoint<R> {
 
     /// Our send and receive counters (the counter the next stanza in each
     /// direction enters with), while the session is established or
-    /// terminating. For tests and vectors.
-    #[doc(hidden)]
+    /// terminating. For tests and vectors (feature `testing`).
+    #[cfg(feature = "testing")]
     pub fn counters(&self) -> Option<(Option<u128>, u128)> {
         match &self.state {
             State::Session(s) => Some((s.keys().send_counter(), s.keys().recv_counter())),
@@ -254,8 +262,8 @@ impl<R> Endpoint<R> {
     }
 
     /// Pretends only `blocks_left` blocks may still be sent under the current
-    /// key. For tests of the 2^32-block limit only.
-    #[doc(hidden)]
+    /// key, for tests of the 2^32-block limit (feature `testing`).
+    #[cfg(feature = "testing")]
     pub fn exhaust_send_key(&mut self, blocks_left: u64) {
         if let State::Session(session::State::Active(a)) = &mut self.state {
             a.keys_mut().exhaust_send_key(blocks_left);
@@ -568,8 +576,8 @@ impl<R: CryptoRng> Endpoint<R> {
     }
 
     /// [`Endpoint::rekey`] without the rekey_freq check: a misbehaving peer,
-    /// for tests only.
-    #[doc(hidden)]
+    /// for tests (feature `testing`).
+    #[cfg(feature = "testing")]
     pub fn rekey_ignoring_rekey_freq(&mut self, _now: SystemTime) -> Result<(), Error> {
         self.rekey_with(false, None)
     }
