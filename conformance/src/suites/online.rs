@@ -34,7 +34,7 @@ use esession_online::{
 use esession_sigma::Profile;
 use esession_sigma::counters::{self, Counters};
 use esession_sigma::keys::{Role, SessionKeys};
-use esession_wire::{bare, DhValues, Negotiation, NormProfile, Stanza};
+use esession_wire::{DhValues, Negotiation, NormProfile, Stanza, bare};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use serde_json::Value;

@@ -67,9 +67,13 @@ pub struct Config {
     /// Alice requests it, Bob accepts requests for it (otherwise he answers
     /// feature-not-implemented `dhkeys`, D44). Needs key or hash modes only.
     pub three_message: bool,
-    /// Bob, xep profile: switch this session to the gajim profile when msg1
-    /// normalizes differently under D17 and D18 (Gajim's `<required />`
-    /// elements; DECISIONS D18 "Gajim as Alice works only in the gajim profile").
+    /// Recognise a Gajim peer and run that session in the gajim profile
+    /// (the `auto` profile of applications): as Bob from msg1, when it
+    /// normalizes differently under D17 and D18 (Gajim's `<required/>`
+    /// elements); as Alice from msg2, laid out as only Gajim writes it (G16:
+    /// accept `true`, every field `text-single`). Only with
+    /// [`Config::profile`] `xep`; [`crate::Established::profile`] says which
+    /// profile ran. Off by default: `xep` then means the XEP text only.
     pub detect_gajim: bool,
     /// `security` values, preferred first (XEP-0155 §8): what Alice offers and
     /// what Bob accepts. `e2e` is an ESession; `c2s` and `none` allow a plain

@@ -124,6 +124,26 @@ pub(crate) fn is_gajim_request(current: &Rules, form: &WireForm) -> bool {
     )
 }
 
+/// Alice, xep profile: msg2 comes from a Gajim responder when it is laid
+/// out as only Gajim writes it (G16): accept `true` and every field
+/// `text-single`.
+pub(crate) fn is_gajim_response(current: &Rules, form: &WireForm) -> bool {
+    if current.gajim_layout {
+        return false;
+    }
+    let Ok(data) = form.data_form() else {
+        return false;
+    };
+    let accept_true = data
+        .field("accept")
+        .is_some_and(|f| f.values.len() == 1 && f.values[0] == "true");
+    accept_true
+        && data
+            .fields
+            .iter()
+            .all(|f| f.kind.as_deref() == Some("text-single"))
+}
+
 /// Switches a session's configuration to the gajim profile after detection.
 pub(crate) fn switch_to_gajim(config: &mut Config) {
     config.profile = Profile::Gajim;

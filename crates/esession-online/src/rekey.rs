@@ -137,6 +137,7 @@ impl SessionKeys {
     }
 
     /// The send counter (for tests and vectors).
+    #[cfg(feature = "testing")]
     pub(crate) fn send_counter(&self) -> Option<u128> {
         self.send.as_ref().map(StanzaCipher::counter)
     }
@@ -155,6 +156,7 @@ impl SessionKeys {
     }
 
     /// The receive counter.
+    #[cfg(feature = "testing")]
     pub(crate) fn recv_counter(&self) -> u128 {
         self.recv.counter()
     }
@@ -173,6 +175,7 @@ impl SessionKeys {
     }
 
     /// For tests of the 2^32-block limit.
+    #[cfg(feature = "testing")]
     pub(crate) fn exhaust_send_key(&mut self, blocks_left: u64) {
         if let Some(send) = &mut self.send {
             send.set_blocks_under_key(crate::MAX_BLOCKS_PER_KEY.saturating_sub(blocks_left));

@@ -41,6 +41,13 @@ fn gajim() -> Config {
     c
 }
 
+/// No profile configured: xep, recognising a Gajim peer (the `auto` profile).
+fn auto() -> Config {
+    let mut c = Config::default();
+    c.detect_gajim = true;
+    c
+}
+
 struct Side {
     ep: Endpoint<ChaCha20Rng>,
     events: Vec<Output>,
@@ -161,6 +168,11 @@ fn plaintext_message(plaintext: &str) -> Stanza {
 
 /// Our Bob fed Gajim-Alice's recorded stanzas. Returns Bob's store.
 fn bob_role(vector: &str, store: &mut MemoryStore) {
+    bob_role_with(vector, store, gajim());
+}
+
+/// Our Bob, configured with `config`, fed Gajim-Alice's recorded stanzas.
+fn bob_role_with(vector: &str, store: &mut MemoryStore, config: Config) {
     let v: Value = serde_json::from_str(vector).unwrap();
     let (b, d) = (&v["bob"], &v["derived"]);
     let pins = TestPins {
@@ -171,7 +183,7 @@ fn bob_role(vector: &str, store: &mut MemoryStore) {
         ..TestPins::default()
     };
     let mut bob = Side {
-        ep: Endpoint::responder_pinned(gajim(), ChaCha20Rng::seed_from_u64(1), pins).unwrap(),
+        ep: Endpoint::responder_pinned(config, ChaCha20Rng::seed_from_u64(1), pins).unwrap(),
         events: Vec::new(),
         sent: Vec::new(),
     };
@@ -203,6 +215,7 @@ fn bob_role(vector: &str, store: &mut MemoryStore) {
     assert_eq!(sas.display(Profile::Gajim), sas.unpadded);
     let est = bob.established().clone();
     assert_eq!(est.retained_secret_used, !d["srs"].is_null());
+    assert_eq!(est.profile, Profile::Gajim);
     // Our msg4: ID_B and M_B under the recorded final keys (KCB is AES-256, G1).
     // Our msg4 is Gajim-Bob's recorded msg4: same srshash, ID_B and M_B.
     assert_same_layout(&bob.sent[1], msgs[3]["xml"].as_str().unwrap());
@@ -380,6 +393,140 @@ fn our_alice_replays_gajim_bob_sessions_one_and_two() {
             .events
             .contains(&Output::Terminated(TerminationReason::Unacknowledged))
     );
+}
+
+/// With no profile configured, our Bob recognises Gajim-Alice from msg1 and
+/// replays both recorded sessions exactly as the gajim profile does.
+#[test]
+fn with_no_profile_our_bob_detects_gajim_alice() {
+    let mut store = MemoryStore::new();
+    bob_role_with(SESSION_1, &mut store, auto());
+    bob_role_with(SESSION_2, &mut store, auto());
+}
+
+/// With no profile configured, our Alice sends msg1 in the xep layout and
+/// recognises Gajim-Bob from msg2 (G16): the session completes in the gajim
+/// profile. Gajim-Bob's recorded msg4 (macB covers his forms, not ours), the
+/// retained secret and his encrypted stanzas all verify; our msg3 differs
+/// from Gajim-Alice's recording only because our msg1 did.
+#[test]
+fn with_no_profile_our_alice_detects_gajim_bob() {
+    let mut store = MemoryStore::new();
+    for vector in [SESSION_1, SESSION_2] {
+        let v: Value = serde_json::from_str(vector).unwrap();
+        let (a, d) = (&v["alice"], &v["derived"]);
+        let msgs = v["messages"].as_array().unwrap();
+        let thread = Stanza::parse(msgs[0]["xml"].as_str().unwrap())
+            .unwrap()
+            .thread()
+            .unwrap();
+        let pins = TestPins {
+            thread: Some(thread),
+            nonce: Some(hx(&a["nonce"])),
+            dh_x: a["dh"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(g, k)| (g.parse().unwrap(), hx(&k["x"])))
+                .collect(),
+            rshashes: Some(d["rshashes"].as_array().unwrap().iter().map(hx).collect()),
+            ..TestPins::default()
+        };
+        let mut cfg = auto();
+        cfg.modp = vec![
+            esession_crypto::dh::ModpGroup::Group5,
+            esession_crypto::dh::ModpGroup::Group14,
+        ];
+        let mut alice = Side {
+            ep: Endpoint::initiate_pinned(
+                cfg,
+                ChaCha20Rng::seed_from_u64(2),
+                "bob@example.com",
+                pins,
+            )
+            .unwrap(),
+            events: Vec::new(),
+            sent: Vec::new(),
+        };
+        alice.collect();
+        assert_eq!(alice.ep.profile(), Profile::Xep);
+        alice.feed(msgs[1]["xml"].as_str().unwrap(), &mut store);
+        assert_eq!(alice.ep.profile(), Profile::Gajim, "detected from msg2");
+        // msg3 in Gajim's layout, with the recorded e and rshashes.
+        let m3 = &alice.sent[1];
+        let esession_wire::Negotiation::AliceAccept(accept) = form_of(m3).message else {
+            panic!("msg3")
+        };
+        assert_eq!(
+            accept.dhkey.as_deref(),
+            Some(hx(&a["dh"]["5"]["e"]).as_slice())
+        );
+        assert!(m3.to_xml().contains("type=\"text-single\""));
+        alice.feed(msgs[3]["xml"].as_str().unwrap(), &mut store);
+        let est = alice.established().clone();
+        assert_eq!(est.profile, Profile::Gajim);
+        assert_eq!(est.retained_secret_used, !d["srs"].is_null());
+        assert_eq!(
+            store.secrets("bob@example.com", now()).unwrap()[0]
+                .secret
+                .as_bytes(),
+            hx(&d["new_retained_secret"]).as_slice()
+        );
+        for s in v["stanzas"].as_array().unwrap() {
+            if s["from"] == "bob" {
+                let before = alice.received().len();
+                alice.feed(s["xml"].as_str().unwrap(), &mut store);
+                let got = alice.received();
+                assert_eq!(got.len(), before + 1);
+                let plaintext = s["plaintext"].as_str().unwrap();
+                assert_eq!(received_body(&got[before]), body_text(plaintext));
+            }
+        }
+    }
+}
+
+/// An xep peer's msg2 is not mistaken for Gajim's: detection leaves an xep
+/// session in the xep profile.
+#[test]
+fn detection_keeps_xep_peers_in_the_xep_profile() {
+    let mut a_store = MemoryStore::new();
+    let mut b_store = MemoryStore::new();
+    let mut alice = Side {
+        ep: Endpoint::initiate(
+            auto(),
+            ChaCha20Rng::seed_from_u64(5),
+            now(),
+            "bob@example.com",
+        )
+        .unwrap(),
+        events: Vec::new(),
+        sent: Vec::new(),
+    };
+    let mut bob = Side {
+        ep: Endpoint::responder(auto(), ChaCha20Rng::seed_from_u64(6)).unwrap(),
+        events: Vec::new(),
+        sent: Vec::new(),
+    };
+    alice.collect();
+    let stamp = |s: &Stanza, from: &str| {
+        let mut s = s.clone();
+        s.set_attr("from", from);
+        s.to_xml()
+    };
+    bob.feed(
+        &stamp(&alice.sent[0], "alice@example.org/pda"),
+        &mut b_store,
+    );
+    bob.ep.accept(now()).unwrap();
+    bob.collect();
+    alice.feed(&stamp(&bob.sent[0], "bob@example.com/laptop"), &mut a_store);
+    bob.feed(
+        &stamp(&alice.sent[1], "alice@example.org/pda"),
+        &mut b_store,
+    );
+    alice.feed(&stamp(&bob.sent[1], "bob@example.com/laptop"), &mut a_store);
+    assert_eq!(alice.established().profile, Profile::Xep);
+    assert_eq!(bob.established().profile, Profile::Xep);
 }
 
 #[test]

@@ -30,7 +30,9 @@ mod request;
 mod session;
 mod three_message;
 
+#[cfg(feature = "testing")]
 pub use ctx::TestPins;
+use ctx::TestPins as Pins;
 pub use output::{
     Established, Output, PlainSession, Requested, TERMINATE_ACK_TIMEOUT, TerminationReason,
 };
@@ -132,7 +134,7 @@ impl<R: CryptoRng> Endpoint<R> {
         _now: SystemTime,
         peer: &str,
     ) -> Result<Self, Error> {
-        Self::initiator(config.into(), rng, peer, TestPins::default())
+        Self::initiator(config.into(), rng, peer, Pins::default())
     }
 
     /// [`Endpoint::initiate`] with pinned randomness, for tests and vectors
@@ -147,7 +149,7 @@ impl<R: CryptoRng> Endpoint<R> {
         Self::initiator(config.into(), rng, peer, pins)
     }
 
-    fn initiator(config: Arc<Config>, rng: R, peer: &str, pins: TestPins) -> Result<Self, Error> {
+    fn initiator(config: Arc<Config>, rng: R, peer: &str, pins: Pins) -> Result<Self, Error> {
         config.validate()?;
         let mut ctx = Ctx::new(config, rng, pins);
         ctx.peer = peer.to_owned();
@@ -162,7 +164,7 @@ impl<R: CryptoRng> Endpoint<R> {
     /// request (new thread) and feed it the request. `config` as for
     /// [`Endpoint::initiate`].
     pub fn responder(config: impl Into<Arc<Config>>, rng: R) -> Result<Self, Error> {
-        Self::listener(config.into(), rng, TestPins::default())
+        Self::listener(config.into(), rng, Pins::default())
     }
 
     /// [`Endpoint::responder`] with pinned randomness, for tests and vectors
@@ -176,7 +178,7 @@ impl<R: CryptoRng> Endpoint<R> {
         Self::listener(config.into(), rng, pins)
     }
 
-    fn listener(config: Arc<Config>, rng: R, pins: TestPins) -> Result<Self, Error> {
+    fn listener(config: Arc<Config>, rng: R, pins: Pins) -> Result<Self, Error> {
         config.validate()?;
         Ok(Endpoint {
             ctx: Ctx::new(config, rng, pins),

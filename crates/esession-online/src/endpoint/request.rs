@@ -36,6 +36,9 @@ pub(super) struct AwaitResponse {
     /// What she offered, as her checks of msg2 read it.
     offer: Offer,
     form_a: Vec<u8>,
+    /// formA normalized as a Gajim responder does (D18), kept when a Gajim
+    /// peer may be detected from msg2.
+    form_a_gajim: Option<Vec<u8>>,
     /// One exponent per offered group, in offer order.
     x: Vec<DhPrivateKey>,
 }
@@ -120,8 +123,21 @@ pub(super) fn initiate<R: CryptoRng>(ctx: &mut Ctx<R>) -> Result<AwaitResponse, 
         .map_err(|f| *f.error)?;
     // D16: formA is our own serialization parsed back.
     let form_a = ctx.form_bytes(&wire).map_err(Error::Encode)?;
+    let form_a_gajim = if config.detect_gajim && !rules.gajim_layout {
+        Some(
+            wire.form_bytes(esession_wire::NormProfile::Gajim)
+                .map_err(Error::Encode)?,
+        )
+    } else {
+        None
+    };
     ctx.send_form(&wire);
-    Ok(AwaitResponse { offer, form_a, x })
+    Ok(AwaitResponse {
+        offer,
+        form_a,
+        form_a_gajim,
+        x,
+    })
 }
 
 /// Bob receives msg1 (XEP-0116 §4.4; DECISIONS D5, D7, D20, D44).
@@ -315,7 +331,7 @@ impl AwaitResponse {
                 ));
             }
         };
-        let response = match received.message {
+        let mut response = match received.message {
             Negotiation::Response(r) => r,
             Negotiation::PlainAccept(accept) => {
                 // XEP-0116 §4.4: Bob accepted a plain stanza session instead,
@@ -344,7 +360,33 @@ impl AwaitResponse {
                 )));
             }
         };
-        let AwaitResponse { offer, form_a, x } = self;
+        let AwaitResponse {
+            offer,
+            mut form_a,
+            form_a_gajim,
+            x,
+        } = self;
+        if let Some(gajim_form_a) = form_a_gajim
+            && profile::is_gajim_response(ctx.rules(), &received.form)
+        {
+            // G16: a Gajim responder; the rest of the session follows its
+            // profile (on this session's own copy of the configuration), and
+            // its macA covers formA as it normalizes it (D18).
+            profile::switch_to_gajim(std::sync::Arc::make_mut(&mut ctx.config));
+            form_a = gajim_form_a;
+        }
+        let rsa_sha256 = SignAlg::RsaSha256.uri();
+        if ctx.rules().answer_rsa_sign_alg
+            && response.sign_alg.as_deref() == Some(rsa_sha256)
+            && !offer.sign_algs.iter().any(|a| a == rsa_sha256)
+            && [&response.init_pubkey, &response.resp_pubkey]
+                .iter()
+                .all(|m| m.as_deref().is_none_or(|m| m == PubkeyMode::None.name()))
+        {
+            // A Gajim responder names rsa-sha256 even where no key signs
+            // anything (G10); formB keeps the field, the check ignores it.
+            response.sign_alg = None;
+        }
         let exchange = match offer.dh {
             DhValues::Keys(_) => Exchange::ThreeMessage,
             DhValues::Hashes(_) => Exchange::FourMessage,

@@ -128,6 +128,7 @@ impl State {
     }
 
     /// The traffic keys, while the session lasts.
+    #[cfg(feature = "testing")]
     pub(super) fn keys(&self) -> &TrafficState {
         match self {
             State::Active(a) => &a.keys,
@@ -263,6 +264,7 @@ impl Active {
     }
 
     /// The test hook of the 2^32-block limit.
+    #[cfg(feature = "testing")]
     pub(super) fn keys_mut(&mut self) -> &mut TrafficState {
         &mut self.keys
     }
