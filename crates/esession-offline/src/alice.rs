@@ -485,7 +485,7 @@ pub struct OpenInput<'a> {
 
 /// What [`open_identity`] recovered.
 #[derive(Debug)]
-#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub, dead_code))]
 pub struct OpenedIdentity {
     /// The session keys derived from K (D11: keys from K are final offline).
     pub keys: SessionKeys,

@@ -68,6 +68,12 @@ impl IdentityKey {
         IdentityKey(Arc::new(key))
     }
 
+    /// The signing key itself (for the XEP-0187 options and offline init,
+    /// which take one directly).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.0
+    }
+
     /// The signature algorithm of the key.
     pub fn alg(&self) -> SignAlg {
         self.0.alg()

@@ -120,6 +120,24 @@ pub use esession_online::{
 pub use esession_store::{SqliteStore, StoreKey};
 pub use esession_wire::{Element, Stanza, StanzaKind};
 
+pub mod account;
+pub use account::{
+    Account, AccountConfig, AccountError, EndReason, Event, SessionInfo, WaitingFor,
+};
+
+/// The randomness traits every generator given to the library implements.
+pub use esession_crypto::rand_core;
+
+/// The operating system's generator, the one an application gives its
+/// [`Account`] (see [`os_rng`]).
+pub type OsRng = rand_core::UnwrapErr<rand::rngs::SysRng>;
+
+/// The operating system's generator (getrandom); a failure to read it aborts
+/// the operation that needed randomness, as no fallback would be safe.
+pub fn os_rng() -> OsRng {
+    rand_core::UnwrapErr(rand::rngs::SysRng)
+}
+
 #[cfg(feature = "xmpp-rs")]
 pub mod xmpp;
 
