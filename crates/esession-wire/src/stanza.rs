@@ -266,6 +266,12 @@ impl Stanza {
         );
     }
 
+    /// The text of the first `<body/>` in the stanza's namespace, if any.
+    pub fn body(&self) -> Option<String> {
+        let ns = self.ns();
+        self.element.get_child("body", &ns).map(Element::text)
+    }
+
     /// Appends `<body>text</body>` in the stanza's namespace.
     pub fn push_body(&mut self, text: &str) {
         let ns = self.ns();

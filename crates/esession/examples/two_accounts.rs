@@ -1,4 +1,4 @@
-//! Two accounts and an in-memory "server": an online ESession with a
+//! Two accounts and an in-memory server ([`esession::loopback`]): an online ESession with a
 //! message each way, then Bob goes offline and Alice's three messages reach
 //! him through an offline session (XEP-0187) when he is back, and after both
 //! restart from their SQLite stores the next session continues the first one
@@ -7,16 +7,13 @@
 //! Run it with `cargo run -p esession --example two_accounts`; it is also a
 //! test (`cargo test -p esession --example two_accounts`).
 
-use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use esession::crypto::sign::{SignAlg, SigningKey};
+use esession::loopback::Server;
 use esession::online::TrustedKey;
-use esession::{
-    Account, AccountConfig, Element, Event, OsRng, SqliteStore, Stanza, StanzaKind, StoreKey,
-    os_rng,
-};
+use esession::{Account, AccountConfig, Event, OsRng, SqliteStore, StoreKey, os_rng};
 
 type Error = Box<dyn std::error::Error>;
 type Client = Account<SqliteStore, OsRng>;
@@ -24,88 +21,8 @@ type Client = Account<SqliteStore, OsRng>;
 const ALICE: &str = "alice@example.org/pda";
 const BOB: &str = "bob@example.com/laptop";
 
-/// What a server does for the two accounts: routes stanzas by `to`, stamps
-/// `from`, stores messages for an offline account and delivers them at login,
-/// tells each account the other's presence, and keeps PEP items.
-#[derive(Default)]
-struct Server {
-    online: HashMap<&'static str, bool>,
-    queues: HashMap<&'static str, VecDeque<Stanza>>,
-    offline_storage: HashMap<&'static str, Vec<Stanza>>,
-    pep: HashMap<(String, String), Element>,
-}
-
 fn bare(jid: &str) -> &str {
     jid.split_once('/').map_or(jid, |(b, _)| b)
-}
-
-impl Server {
-    fn full(bare_jid: &str) -> &'static str {
-        if bare_jid == bare(ALICE) { ALICE } else { BOB }
-    }
-
-    fn deliver(&mut self, to: &'static str, stanza: Stanza) {
-        if self.online.get(to).copied().unwrap_or(false) {
-            self.queues.entry(to).or_default().push_back(stanza);
-        } else if stanza.kind() == StanzaKind::Message {
-            self.offline_storage.entry(to).or_default().push(stanza);
-        }
-    }
-
-    fn presence(&mut self, who: &'static str, available: bool) {
-        self.online.insert(who, available);
-        let other = if who == ALICE { BOB } else { ALICE };
-        let mut p = Stanza::new(StanzaKind::Presence);
-        p.set_attr("from", who);
-        if !available {
-            p.set_attr("type", "unavailable");
-        }
-        self.deliver(other, p);
-        if available {
-            for m in self.offline_storage.remove(who).unwrap_or_default() {
-                self.deliver(who, m);
-            }
-        }
-    }
-
-    /// A stanza `from` sent.
-    fn route(&mut self, from: &'static str, mut stanza: Stanza) -> Result<(), Error> {
-        stanza.set_attr("from", from);
-        if stanza.kind() == StanzaKind::Iq {
-            return self.pep_iq(from, stanza);
-        }
-        let to = Self::full(bare(stanza.to().unwrap_or_default()));
-        self.deliver(to, stanza);
-        Ok(())
-    }
-
-    /// PEP (XEP-0163) as far as XEP-0187 needs it: publish, create, items.
-    fn pep_iq(&mut self, from: &'static str, iq: Stanza) -> Result<(), Error> {
-        let ns = "http://jabber.org/protocol/pubsub";
-        let pubsub = iq.element().get_child("pubsub", ns).ok_or("not pubsub")?;
-        let owner = bare(iq.to().unwrap_or(from)).to_owned();
-        let mut result = Stanza::new(StanzaKind::Iq);
-        result.set_attr("type", "result");
-        result.set_attr("id", iq.id().unwrap_or_default());
-        result.set_attr("from", &owner);
-        if let Some(publish) = pubsub.get_child("publish", ns) {
-            let node = publish.attr("node").unwrap_or_default().to_owned();
-            let item = publish.get_child("item", ns).ok_or("no item")?;
-            match item.get_child("x", "jabber:x:data") {
-                Some(x) => self.pep.insert((owner, node), x.clone()),
-                None => self.pep.remove(&(owner, node)),
-            };
-        } else if let Some(items) = pubsub.get_child("items", ns) {
-            let node = items.attr("node").unwrap_or_default().to_owned();
-            let mut answer = Element::new("items", ns).with_attr("node", &node);
-            if let Some(x) = self.pep.get(&(owner, node)) {
-                answer = answer.with_child(Element::new("item", ns).with_child(x.clone()));
-            }
-            result.push(Element::new("pubsub", ns).with_child(answer));
-        }
-        self.deliver(from, result);
-        Ok(())
-    }
 }
 
 /// What each account saw.
@@ -125,14 +42,14 @@ fn pump(
     loop {
         let mut moved = false;
         for (jid, account, seen) in parties.iter_mut() {
-            while let Some(stanza) = server.queues.get_mut(jid).and_then(VecDeque::pop_front) {
+            while let Some(stanza) = server.next_for(jid) {
                 account.handle_stanza(now, stanza);
                 moved = true;
             }
             while let Some(event) = account.poll_event() {
                 moved = true;
                 match event {
-                    Event::Send(s) => server.route(jid, s)?,
+                    Event::Send(s) => server.send(jid, s)?,
                     Event::Requested { contact, .. } => account.accept(now, &contact)?,
                     Event::SasReady { contact, sas } => {
                         println!("[{jid}] SAS with {contact}: {}", sas.padded);
@@ -150,7 +67,7 @@ fn pump(
                     Event::Received {
                         stanza, offline, ..
                     } => {
-                        let body = body_of(&stanza);
+                        let body = stanza.body().unwrap_or_default();
                         println!(
                             "[{jid}] received{}: {body}",
                             if offline { " (offline)" } else { "" }
@@ -171,13 +88,6 @@ fn pump(
             return Ok(());
         }
     }
-}
-
-fn body_of(s: &Stanza) -> String {
-    s.children()
-        .find(|c| c.name() == "body")
-        .map(|b| b.text())
-        .unwrap_or_default()
 }
 
 fn account(
@@ -206,7 +116,9 @@ fn run(dir: &Path) -> Result<(Seen, Seen), Error> {
     let bob_key = SigningKey::generate(SignAlg::RsaSha256, &mut rng)?;
     let (alice_store_key, bob_store_key) = (StoreKey::generate()?, StoreKey::generate()?);
     let (mut a_seen, mut b_seen) = (Seen::default(), Seen::default());
-    let mut server = Server::default();
+    let mut server = Server::new();
+    server.add_account(ALICE);
+    server.add_account(BOB);
 
     // 1. Both online: one message each way.
     let mut alice = account(
@@ -223,8 +135,8 @@ fn run(dir: &Path) -> Result<(Seen, Seen), Error> {
         &bob_key,
         ("alice@example.org", &alice_key),
     )?;
-    server.presence(ALICE, true);
-    server.presence(BOB, true);
+    server.set_online(ALICE, true)?;
+    server.set_online(BOB, true)?;
     alice.send_text(now, "bob@example.com", "Hello Bob")?;
     pump(
         &mut server,
@@ -264,7 +176,7 @@ fn run(dir: &Path) -> Result<(Seen, Seen), Error> {
         ],
         now,
     )?;
-    server.presence(BOB, false);
+    server.set_online(BOB, false)?;
     pump(&mut server, &mut [(ALICE, &mut alice, &mut a_seen)], now)?;
     for text in ["one", "two", "three"] {
         alice.send_text(now, "bob@example.com", text)?;
@@ -274,7 +186,7 @@ fn run(dir: &Path) -> Result<(Seen, Seen), Error> {
     // 3. Bob is back: he accepts what the server kept for him.
     let later = now + Duration::from_secs(3600);
     bob.came_online(later)?;
-    server.presence(BOB, true);
+    server.set_online(BOB, true)?;
     pump(
         &mut server,
         &mut [
@@ -287,8 +199,8 @@ fn run(dir: &Path) -> Result<(Seen, Seen), Error> {
     // 4. Both restart from their stores; the next session uses the retained
     //    secret of the first.
     drop((alice, bob));
-    server.presence(ALICE, false);
-    server.presence(BOB, false);
+    server.set_online(ALICE, false)?;
+    server.set_online(BOB, false)?;
     let mut alice = account(
         dir,
         ALICE,
@@ -303,8 +215,8 @@ fn run(dir: &Path) -> Result<(Seen, Seen), Error> {
         &bob_key,
         ("alice@example.org", &alice_key),
     )?;
-    server.presence(ALICE, true);
-    server.presence(BOB, true);
+    server.set_online(ALICE, true)?;
+    server.set_online(BOB, true)?;
     let restart = later + Duration::from_secs(60);
     alice.send_text(restart, "bob@example.com", "Again")?;
     pump(

@@ -121,6 +121,7 @@ pub use esession_store::{SqliteStore, StoreKey};
 pub use esession_wire::{Element, Stanza, StanzaKind};
 
 pub mod account;
+pub mod loopback;
 pub use account::{
     Account, AccountConfig, AccountError, EndReason, Event, SessionInfo, WaitingFor,
 };

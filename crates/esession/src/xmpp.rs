@@ -1,18 +1,15 @@
 //! xmpp-rs glue (feature `xmpp-rs`): conversions between our [`Stanza`] and
-//! `minidom::Element` / xmpp-parsers types, and [`XmppSession`], an
-//! [`Endpoint`] driven over a [tokio-xmpp 6](tokio_xmpp) client.
+//! `minidom::Element` / xmpp-parsers types, and [`flush`], which moves an
+//! [`Account`]'s stanzas over a [tokio-xmpp 6](tokio_xmpp) client.
 //!
 //! ```text
-//!  tokio_xmpp::Client ── Event::Stanza(Stanza::Message(m)) ──▶ XmppSession::handle_message
-//!        ▲                                                      │ message_to_stanza(m):
-//!        │                                                      │   envelope from m's fields,
-//!        │                                                      │   payloads (<feature/>, <c/>)
-//!        │                                                      │   converted node by node
-//!        │                                                      ▼
-//!        │                                                 Endpoint::handle_stanza
-//!        │                                                      │ poll_output
-//!        └── Client::send_stanza(to_parsers(stanza)) ◀── Output::Send ── XmppSession::flush
-//!                                                         other outputs ──▶ returned to the app
+//!  tokio_xmpp::Client ── Event::Stanza(s) ──▶ from_parsers(s) ──▶ Account::handle_stanza
+//!        ▲                                      messages: message_to_stanza(m):
+//!        │                                        envelope from m's fields,
+//!        │                                        payloads (<feature/>, <c/>, <init/>)
+//!        │                                        converted node by node
+//!        └── Client::send_stanza(to_parsers(s)) ◀── Event::Send ── flush(account, client)
+//!                                                   other events ──▶ returned to the app
 //! ```
 //!
 //! ## Received stanzas: never a re-serialized xmpp-parsers form
@@ -43,15 +40,15 @@
 //! xmpp-parsers stanza tokio-xmpp sends. The ESession children again travel as
 //! untouched payload elements.
 
-use std::time::SystemTime;
-
 use esession_crypto::rand_core::CryptoRng;
-use esession_online::{Endpoint, Output, SessionStore};
+use esession_offline::OfflineStore;
 use esession_wire::xml::{Attribute, NS_XML};
 use esession_wire::{Element, NS_CLIENT, NS_ESESSION_C, NS_FEATURE_NEG, NS_INIT, Stanza};
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::presence::Presence;
+
+use crate::{Account, Event};
 
 pub use tokio_xmpp;
 pub use xmpp_parsers;
@@ -66,9 +63,9 @@ pub enum Error {
     /// xmpp-parsers refused the element.
     #[error("xmpp-parsers: {0}")]
     Parsers(String),
-    /// The endpoint refused the stanza or the operation.
+    /// The account refused the stanza or the operation.
     #[error("{0}")]
-    Online(#[from] esession_online::Error),
+    Account(#[from] crate::AccountError),
     /// The stanza could not be written to the XMPP stream.
     #[error("cannot send: {0}")]
     Send(#[from] std::io::Error),
@@ -180,6 +177,19 @@ pub fn iq_result_to_stanza(
     Ok(Stanza::from_element(el)?)
 }
 
+/// Any received xmpp-parsers stanza as our stanza, for
+/// [`Account::handle_stanza`](crate::Account::handle_stanza): messages by
+/// [`message_to_stanza`] (payloads verbatim); presence and iq through
+/// minidom (neither is hashed or MACed; an iq's payload is kept as
+/// xmpp-parsers received it).
+pub fn from_parsers(stanza: xmpp_parsers::stanza::Stanza) -> Result<Stanza, Error> {
+    match stanza {
+        xmpp_parsers::stanza::Stanza::Message(m) => message_to_stanza(&m),
+        xmpp_parsers::stanza::Stanza::Presence(p) => from_minidom(&minidom::Element::from(p)),
+        xmpp_parsers::stanza::Stanza::Iq(iq) => from_minidom(&minidom::Element::from(iq)),
+    }
+}
+
 /// Whether a received message belongs to an ESession: it carries a
 /// XEP-0155 negotiation form, the `<init/>` wrapper of XEP-0116 message 4 and
 /// of offline inits (XEP-0116 §4.6, XEP-0187 §3.3), or a XEP-0200 `<c/>`.
@@ -189,84 +199,22 @@ pub fn is_esession(m: &Message) -> bool {
     })
 }
 
-/// An [`Endpoint`] plugged into a tokio-xmpp client: received messages go in
-/// through [`XmppSession::handle_message`], and [`XmppSession::flush`] sends
-/// what the endpoint queued and hands back the other outputs (the SAS, the
-/// request to accept, received messages, termination).
-#[derive(Debug)]
-pub struct XmppSession<R> {
-    endpoint: Endpoint<R>,
-}
-
-impl<R: CryptoRng> XmppSession<R> {
-    /// Wraps an endpoint made with [`Endpoint::initiate`] or
-    /// [`Endpoint::responder`].
-    pub fn new(endpoint: Endpoint<R>) -> Self {
-        Self { endpoint }
-    }
-
-    /// The endpoint.
-    pub fn endpoint(&self) -> &Endpoint<R> {
-        &self.endpoint
-    }
-
-    /// The endpoint, to accept, confirm the SAS, send, re-key or terminate.
-    pub fn endpoint_mut(&mut self) -> &mut Endpoint<R> {
-        &mut self.endpoint
-    }
-
-    /// The endpoint back.
-    pub fn into_inner(self) -> Endpoint<R> {
-        self.endpoint
-    }
-
-    /// Hands a received message to the endpoint. `Ok(false)`: not an
-    /// ESession stanza (the application handles it). An `Err` from the
-    /// endpoint means the stanza was refused (see [`Endpoint`]); whether
-    /// the session is over is reported through the outputs
-    /// ([`Output::Failed`]).
-    pub fn handle_message<S: SessionStore + ?Sized>(
-        &mut self,
-        now: SystemTime,
-        message: &Message,
-        store: &mut S,
-    ) -> Result<bool, Error> {
-        if !is_esession(message) {
-            return Ok(false);
-        }
-        let stanza = message_to_stanza(message)?;
-        self.endpoint.handle_stanza(now, stanza, store)?;
-        Ok(true)
-    }
-
-    /// The stanzas the endpoint queued, addressed (`to` is set to the peer
-    /// when the endpoint left it out), and the other outputs, in order.
-    pub fn drain(&mut self) -> (Vec<Stanza>, Vec<Output>) {
-        let peer = self.endpoint.peer().to_owned();
-        let (mut sends, mut events) = (Vec::new(), Vec::new());
-        while let Some(o) = self.endpoint.poll_output() {
-            match o {
-                Output::Send(mut s) => {
-                    if s.to().is_none() && !peer.is_empty() {
-                        s.set_attr("to", &peer);
-                    }
-                    sends.push(s);
-                }
-                other => events.push(other),
+/// Sends every [`Event::Send`] the account queued over `client`, in order,
+/// and returns the account's other events for the application.
+pub async fn flush<S: OfflineStore, R: CryptoRng>(
+    account: &mut Account<S, R>,
+    client: &mut tokio_xmpp::Client,
+) -> Result<Vec<Event>, Error> {
+    let mut events = Vec::new();
+    while let Some(event) = account.poll_event() {
+        match event {
+            Event::Send(s) => {
+                client.send_stanza(to_parsers(&s)?).await?;
             }
+            other => events.push(other),
         }
-        (sends, events)
     }
-
-    /// Sends every queued [`Output::Send`] over `client` (in order) and
-    /// returns the other outputs.
-    pub async fn flush(&mut self, client: &mut tokio_xmpp::Client) -> Result<Vec<Output>, Error> {
-        let (sends, events) = self.drain();
-        for s in sends {
-            client.send_stanza(to_parsers(&s)?).await?;
-        }
-        Ok(events)
-    }
+    Ok(events)
 }
 
 #[cfg(test)]
