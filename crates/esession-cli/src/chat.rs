@@ -84,7 +84,7 @@ use esession::xmpp::tokio_xmpp::{Client, Event, IqRequest, IqResponse};
 use esession::xmpp::xmpp_parsers::message::Message;
 use esession::xmpp::xmpp_parsers::presence::{Presence, Type as PresenceType};
 use esession::xmpp::xmpp_parsers::stanza::Stanza as XStanza;
-use esession::xmpp::{self as glue, XmppSession};
+use esession::xmpp::{self as glue};
 use esession_offline::{
     Audience, Initiator, OfflineStore, Publisher, ReceiveSession, Receiver, SendSession, pep,
 };
@@ -1011,5 +1011,58 @@ impl Chat {
             }
         }
         Ok(())
+    }
+}
+
+/// One endpoint with its received messages converted from xmpp-parsers and
+/// its outputs split into stanzas to send and events.
+struct XmppSession<R> {
+    endpoint: Endpoint<R>,
+}
+
+impl<R: esession_crypto::rand_core::CryptoRng> XmppSession<R> {
+    fn new(endpoint: Endpoint<R>) -> Self {
+        Self { endpoint }
+    }
+
+    fn endpoint(&self) -> &Endpoint<R> {
+        &self.endpoint
+    }
+
+    fn endpoint_mut(&mut self) -> &mut Endpoint<R> {
+        &mut self.endpoint
+    }
+
+    fn handle_message(
+        &mut self,
+        now: SystemTime,
+        m: &Message,
+        store: &mut SqliteStore,
+    ) -> Result<bool, String> {
+        if !glue::is_esession(m) {
+            return Ok(false);
+        }
+        let stanza = glue::message_to_stanza(m).map_err(|e| e.to_string())?;
+        self.endpoint
+            .handle_stanza(now, stanza, store)
+            .map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+
+    fn drain(&mut self) -> (Vec<Stanza>, Vec<Output>) {
+        let peer = self.endpoint.peer().to_owned();
+        let (mut sends, mut events) = (Vec::new(), Vec::new());
+        while let Some(o) = self.endpoint.poll_output() {
+            match o {
+                Output::Send(mut s) => {
+                    if s.to().is_none() && !peer.is_empty() {
+                        s.set_attr("to", &peer);
+                    }
+                    sends.push(s);
+                }
+                other => events.push(other),
+            }
+        }
+        (sends, events)
     }
 }
